@@ -1,0 +1,90 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+# Everything is installed from hashed pins in requirements/*.txt.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.13, and `sam build` needs a matching python3.13
+# on PATH. pyenv installs it without a working shim, so look for it directly.
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
+PY311 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) $(shell command -v python3.11 2>/dev/null))
+export PATH := $(dir $(PY313)):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM := .venv-sam/bin/sam
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help run test lint typecheck pytest compat validate build lock events clean
+
+help:
+	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
+	@echo "make test   install what is needed and run every test and check"
+	@echo "make build  sam build (arm64, as deployed)"
+	@echo "make lock   re-pin requirements/*.txt from requirements/*.in (needs network)"
+
+# venv(dir, python, requirements): a virtual environment installed from hashed pins,
+# with src/ on its path (a .pth file: no build backend to fetch, nothing unpinned).
+define venv
+	@test -n "$(2)" || { echo "error: $(3) needs a Python interpreter that was not found" >&2; exit 1; }
+	rm -rf $(1)
+	$(2) -m venv $(1)
+	$(1)/bin/pip install --quiet --require-hashes --no-deps -r $(3)
+	$(1)/bin/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'serverless_api_src.pth').write_text('$(CURDIR)/src\n')"
+	touch $(1)/.installed
+endef
+
+$(VENV)/.installed: requirements/dev.txt
+	$(call venv,$(VENV),$(PY313),requirements/dev.txt)
+
+.venv-sam/.installed: requirements/sam.txt
+	@test -n "$(PY313)" || { echo "error: python3.13 not found" >&2; exit 1; }
+	rm -rf .venv-sam
+	$(PY313) -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet --require-hashes -r requirements/sam.txt
+	touch $@
+
+.venv-py311/.installed: requirements/dev.txt
+	$(call venv,.venv-py311,$(PY311),requirements/dev.txt)
+
+.venv-py312/.installed: requirements/dev.txt
+	$(call venv,.venv-py312,$(PY312),requirements/dev.txt)
+
+run: $(VENV)/.installed
+	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy
+
+# pytest exits 5 when it collected nothing: that is a failure here, said plainly.
+pytest: $(VENV)/.installed .venv-sam/.installed
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The in-process suites on the other supported interpreters.
+compat: .venv-py311/.installed .venv-py312/.installed
+	@for v in .venv-py311 .venv-py312; do \
+	  echo "== $$v"; $$v/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/lambda_events || exit 1; \
+	done
+
+validate: .venv-sam/.installed
+	$(SAM) validate --lint
+
+build: .venv-sam/.installed
+	$(SAM) build
+
+test: lint validate pytest compat
+	@echo "make test: all checks passed"
+
+lock:
+	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/runtime.in -o requirements/runtime.txt
+	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/dev.in -o requirements/dev.txt
+	uv pip compile --universal --python-version 3.13 --generate-hashes --no-header -q requirements/sam.in -o requirements/sam.txt
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,93 @@
+"""The outermost application layer: request id, access log, and the last-resort 500.
+
+Pure ASGI (Starlette's docs steer away from BaseHTTPMiddleware: it costs a task
+per request and breaks context variables). It catches what no handler caught,
+logs it once with its stack trace, and answers a problem+json 500 that carries
+the request id and nothing internal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http.problems import problem_response
+
+access_log = logging.getLogger("app.access")
+error_log = logging.getLogger("app.error")
+
+REQUEST_ID = "app.request_id"
+PRINCIPAL_SUB = "app.sub"
+
+
+def _ids(scope: Scope) -> tuple[str, str | None, str | None]:
+    event: dict[str, Any] = scope.get("aws.event") or {}
+    context = scope.get("aws.context")
+    apigw_id = (event.get("requestContext") or {}).get("requestId")
+    lambda_id = getattr(context, "aws_request_id", None)
+    return (apigw_id or lambda_id or uuid.uuid4().hex), lambda_id, apigw_id
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, stage: str) -> None:
+        self.app = app
+        self.stage = stage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        request_id, lambda_id, apigw_id = _ids(scope)
+        scope[REQUEST_ID] = request_id
+        status = 500
+        response_started = False
+        request_id_header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", ()), request_id_header]
+            await send(message)
+
+        failed = False
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            failed = True
+            error_log.exception(
+                "unhandled error",
+                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
+            )
+            if response_started:
+                # Too late for a clean answer; let the server drop the connection.
+                raise
+            response = problem_response(
+                500,
+                "An unexpected error occurred. Quote the request id when reporting it.",
+                request_id=request_id,
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            access_log.log(
+                logging.ERROR if failed else logging.INFO,
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "lambda_request_id": lambda_id,
+                    "apigw_request_id": apigw_id,
+                    "stage": self.stage,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "sub": scope.get(PRINCIPAL_SUB),
+                },
+            )

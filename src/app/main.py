@@ -1,0 +1,61 @@
+"""Assembles the application; nothing else lives here.
+
+``app`` is the ASGI application (``uvicorn app.main:app``) and ``handler`` the
+Lambda entry point (template ``Handler: app.main.handler``). Both are built
+once per process: on Lambda, once per container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from app import __version__
+from app.aws_lambda.adapter import LambdaAdapter
+from app.http import problems
+from app.http.context import RequestContextMiddleware
+from app.http.limits import BodyLimitMiddleware
+from app.http.logs import configure_logging
+from app.settings import Settings, get_settings
+from app.system.router import router as system_router
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Per-container resources (store clients, key caches) start here.
+        app.state.startups += 1
+        yield
+
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title="Serverless Restaurant API",
+        version=__version__,
+        summary="A restaurant's menu and its customers' orders, served from AWS Lambda.",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        lifespan=lifespan,
+        # Outermost first. The request context wraps everything so that every
+        # response, including a 413 or an unexpected 500, is logged once and
+        # carries the request id; the body limit comes before any parsing.
+        middleware=[
+            Middleware(RequestContextMiddleware, stage=settings.stage),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+    )
+    app.state.settings = settings
+    app.state.startups = 0
+    app.state.health_checks = {}
+    problems.install(app)
+    app.include_router(system_router)
+    return app
+
+
+settings = get_settings()
+configure_logging(settings.log_level)
+app = create_app(settings)
+handler = LambdaAdapter(app)

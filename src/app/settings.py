@@ -1,0 +1,155 @@
+"""Configuration from the environment, validated once per process.
+
+Every variable is optional locally; outside the ``local`` stage the unsafe local
+defaults (the development token issuer and its key file) are refused, so a cloud
+stack can never trust a key that sits on a laptop.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated, Literal, NamedTuple
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "APP_"
+LOCAL_ISSUER = "http://127.0.0.1:8000/local-dev"
+LOCAL_AUDIENCE = "serverless-api-local"
+LOCAL_JWKS_FILE = ".local/jwks.json"
+
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+class RateLimit(NamedTuple):
+    """``limit`` requests per ``window_seconds``; a limit of 0 turns limiting off."""
+
+    limit: int
+    window_seconds: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+
+def parse_rate_limit(value: str) -> RateLimit:
+    if value.strip() == "0":
+        return RateLimit(0, 1)
+    match = _RATE_RE.match(value)
+    if not match or int(match.group(1)) < 1:
+        raise ValueError("expected N/second, N/minute or N/hour with N >= 1, or 0 to turn it off")
+    return RateLimit(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    stage: str = Field(default="local", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    cors_allow_origins: CsvList = ["http://localhost:3000", "http://localhost:5173"]
+    auth_issuer: str = LOCAL_ISSUER
+    auth_audience: CsvList = [LOCAL_AUDIENCE]
+    auth_jwks_url: str | None = None
+    auth_jwks_file: str | None = None
+    auth_scope_prefix: str = ""
+    auth_token_use: Literal["access", "id", "any"] = "access"  # noqa: S105 - a claim value
+    store: Literal["sqlite", "dynamodb"] = "sqlite"
+    sqlite_path: str = ".local/app.db"
+    dynamodb_table: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    rate_limit: str = "120/minute"
+    docs_enabled: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=10 * 1024 * 1024)
+
+    @field_validator("cors_allow_origins", "auth_audience", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            # An origin is scheme://host[:port] with no path; "*" is refused on
+            # purpose: credentials (Authorization) and a wildcard do not mix.
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an exact origin like https://app.example.com")
+        return origins
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value
+
+    @field_validator("auth_issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("expected an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _safe_outside_local(self) -> Settings:
+        if self.stage != "local" and self.auth_issuer == LOCAL_ISSUER:
+            raise ValueError("APP_AUTH_ISSUER must be set outside the local stage")
+        if self.store == "dynamodb" and not self.dynamodb_table:
+            raise ValueError("APP_DYNAMODB_TABLE is required when APP_STORE=dynamodb")
+        if not self.auth_audience:
+            raise ValueError("APP_AUTH_AUDIENCE must name at least one audience")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    @property
+    def rate(self) -> RateLimit:
+        return parse_rate_limit(self.rate_limit)
+
+    @property
+    def jwks_file(self) -> str | None:
+        """The JWKS file, if any: the dev key file only ever applies locally."""
+        if self.auth_jwks_file:
+            return self.auth_jwks_file
+        if self.is_local and not self.auth_jwks_url:
+            return LOCAL_JWKS_FILE
+        return None
+
+    @property
+    def jwks_url(self) -> str:
+        return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
+
+
+class ConfigurationError(SystemExit):
+    """Start-up stops with one line naming the variable, never a traceback."""
+
+
+def describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "configuration"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "configuration error: " + "; ".join(problems)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once (per Lambda container)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(describe(error)) from None

@@ -1,0 +1,1 @@
+"""Routes about the service itself: the index, /hello and /health."""
