@@ -28,7 +28,7 @@ def public_paths(event: dict[str, Any], path: str) -> tuple[str, str]:
     if not isinstance(stage, str) or not stage or stage == "$default":
         return "", path
     prefix = "/" + stage
-    on_stage_host = ".execute-api." in str(context.get("domainName", ""))
+    on_stage_host = ".execute-api." in _host(event)
     if path == prefix or path.startswith(prefix + "/"):
         route = path[len(prefix) :] or "/"
     else:
@@ -38,6 +38,17 @@ def public_paths(event: dict[str, Any], path: str) -> tuple[str, str]:
         on_stage_host = on_stage_host and rest_path.startswith(prefix + "/")
     root = prefix if on_stage_host else ""
     return root, root + route
+
+
+def _host(event: dict[str, Any]) -> str:
+    # REST API proxy events have no requestContext.domainName; the Host header does.
+    domain = (event.get("requestContext") or {}).get("domainName")
+    if isinstance(domain, str) and domain:
+        return domain
+    for name, value in (event.get("headers") or {}).items():
+        if isinstance(name, str) and name.lower() == "host":
+            return str(value)
+    return ""
 
 
 class StageMiddleware:

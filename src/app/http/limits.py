@@ -11,10 +11,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.http.problems import problem_response
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -38,28 +34,33 @@ class BodyLimitMiddleware:
 
         received = 0
         response_started = False
+        answered = False  # True once this layer has sent the 413 itself
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, answered
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
+                if received > self.max_bytes and not response_started:
+                    # Answer now and tell the app the client went away: FastAPI
+                    # turns any error raised while it reads the body into a 400,
+                    # so raising here would lose the 413.
+                    answered = True
+                    await self._too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            if answered:
+                return  # whatever the app says after the 413 goes nowhere
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if response_started:
-                raise
-            await self._too_large(scope, receive, send)
+        await self.app(scope, counting_receive, guarded_send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -1,0 +1,74 @@
+"""The app served by a real uvicorn process, over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from app.system.router import HELLO
+
+from .conftest import ROOT, Server
+
+
+def test_hello_over_http(server: Server) -> None:
+    response = httpx.get(server.url + "/hello")
+    assert response.status_code == 200
+    assert response.json() == {"message": HELLO}
+
+
+def test_health_over_http(server: Server) -> None:
+    response = httpx.get(server.url + "/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_docs_and_spec_over_http(server: Server) -> None:
+    docs = httpx.get(server.url + "/docs")
+    assert docs.status_code == 200
+    assert "url: '/openapi.json'" in docs.text
+    spec = httpx.get(server.url + "/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert httpx.get(server.url + "/redoc").status_code == 200
+
+
+def test_errors_over_http_are_problem_json(server: Server) -> None:
+    missing = httpx.get(server.url + "/nope")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong = httpx.post(server.url + "/hello")
+    assert wrong.status_code == 405
+    big = httpx.post(server.url + "/hello", content=b"x" * (1024 * 1024 + 1))
+    assert big.status_code == 413
+    assert big.json()["status"] == 413
+
+
+def test_access_log_lines_are_json(server: Server) -> None:
+    response = httpx.get(server.url + "/hello", headers={"authorization": "Bearer not-logged"})
+    request_id = response.headers["x-request-id"]
+    entries = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
+    mine = [e for e in entries if e.get("request_id") == request_id]
+    assert len(mine) == 1
+    assert mine[0]["path"] == "/hello"
+    assert mine[0]["status"] == 200
+    assert "not-logged" not in server.log_path.read_text()
+
+
+def test_uvicorn_refuses_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", "1"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT / "src"), "APP_STORE": "postgres"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "APP_STORE" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,219 @@
+"""The Lambda handler, driven by real API Gateway events."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+
+from app.aws_lambda.adapter import LambdaAdapter
+from app.aws_lambda.stage import public_paths
+from app.system.router import HELLO
+
+from .conftest import LambdaContext, http_v1, http_v2, json_body, load, rest_v1
+
+ctx = LambdaContext()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., FastAPI]) -> FastAPI:
+    app = make_app()
+
+    @app.post("/test/echo/{name}")
+    async def echo(name: str, request: Request) -> dict[str, Any]:
+        return {
+            "name": name,
+            "query": sorted(request.query_params.multi_items()),
+            "cookies": dict(request.cookies),
+            "header": request.headers.get("x-custom"),
+            "body": base64.b64encode(await request.body()).decode(),
+            "client": request.client.host if request.client else None,
+            "loop": id(asyncio.get_running_loop()),
+            "url": str(request.url),
+        }
+
+    return app
+
+
+@pytest.fixture
+def handler(app: FastAPI) -> LambdaAdapter:
+    return LambdaAdapter(app)
+
+
+@pytest.mark.parametrize("stage", ["$default", "prod", "dev"])
+def test_hello_on_every_stage(handler: LambdaAdapter, stage: str) -> None:
+    result = handler(http_v2("GET", "/hello", stage=stage), ctx)
+    assert result["statusCode"] == 200
+    assert json_body(result) == {"message": HELLO}
+
+
+def test_rest_api_proxy_event(handler: LambdaAdapter) -> None:
+    result = handler(rest_v1("GET", "/hello", stage="prod"), ctx)
+    assert result["statusCode"] == 200
+    assert json_body(result) == {"message": HELLO}
+
+
+def test_http_api_payload_1_0_event(handler: LambdaAdapter) -> None:
+    result = handler(http_v1("GET", "/hello", stage="prod"), ctx)
+    assert result["statusCode"] == 200
+    assert json_body(result) == {"message": HELLO}
+
+
+@pytest.mark.parametrize(
+    ("event", "spec_url"),
+    [
+        (http_v2("GET", "/docs"), "'/openapi.json'"),
+        (http_v2("GET", "/docs", stage="prod"), "'/prod/openapi.json'"),
+        (rest_v1("GET", "/docs", stage="prod"), "'/prod/openapi.json'"),
+        (http_v1("GET", "/docs", stage="prod"), "'/prod/openapi.json'"),
+    ],
+)
+def test_swagger_page_loads_the_spec_from_the_public_url(
+    handler: LambdaAdapter, event: dict[str, Any], spec_url: str
+) -> None:
+    result = handler(event, ctx)
+    assert result["statusCode"] == 200
+    html = result["body"]
+    assert f"url: {spec_url}" in html
+
+
+def test_openapi_under_a_stage_names_the_stage_as_server(handler: LambdaAdapter) -> None:
+    result = handler(http_v2("GET", "/openapi.json", stage="prod"), ctx)
+    assert result["statusCode"] == 200
+    spec = json_body(result)
+    assert spec["servers"][0]["url"] == "/prod"
+    assert "/hello" in spec["paths"]
+
+
+def test_redoc_under_a_stage(handler: LambdaAdapter) -> None:
+    result = handler(http_v2("GET", "/redoc", stage="prod"), ctx)
+    assert result["statusCode"] == 200
+    assert "/prod/openapi.json" in result["body"]
+
+
+def test_root_of_a_stage_reaches_the_app(handler: LambdaAdapter) -> None:
+    event = http_v2("GET", "", stage="prod")
+    assert event["rawPath"] == "/prod"
+    result = handler(event, ctx)
+    assert result["statusCode"] == 200
+    assert json_body(result)["docs"] == "/prod/docs"
+
+
+def test_trailing_slash_redirect_stays_under_the_stage(handler: LambdaAdapter) -> None:
+    result = handler(http_v2("GET", "/hello/", stage="prod"), ctx)
+    assert result["statusCode"] == 307
+    assert result["headers"]["location"].endswith("/prod/hello")
+
+
+def test_query_cookies_headers_and_base64_body_reach_the_route(handler: LambdaAdapter) -> None:
+    payload = bytes(range(256))
+    event = http_v2(
+        "POST",
+        "/test/echo/caf%C3%A9",
+        stage="prod",
+        query="a=1&a=2&b=x%20y",
+        headers={"x-custom": "value", "content-type": "application/octet-stream"},
+        cookies=["session=abc", "theme=dark"],
+        body=payload,
+        base64_body=True,
+    )
+    result = handler(event, ctx)
+    assert result["statusCode"] == 200
+    seen = json_body(result)
+    assert seen["name"] == "café"
+    assert seen["query"] == [["a", "1"], ["a", "2"], ["b", "x y"]]
+    assert seen["cookies"] == {"session": "abc", "theme": "dark"}
+    assert seen["header"] == "value"
+    assert base64.b64decode(seen["body"]) == payload
+    assert seen["client"] == "203.0.113.7"
+    assert seen["url"].startswith("https://id.execute-api.us-east-1.amazonaws.com/prod/test/echo/")
+
+
+def test_plain_text_body(handler: LambdaAdapter) -> None:
+    result = handler(http_v2("POST", "/test/echo/x", body=b'{"a": 1}'), ctx)
+    assert base64.b64decode(json_body(result)["body"]) == b'{"a": 1}'
+
+
+def test_errors_are_problem_json_text_not_base64(handler: LambdaAdapter) -> None:
+    result = handler(http_v2("GET", "/missing", stage="prod"), ctx)
+    assert result["statusCode"] == 404
+    assert result["headers"]["content-type"] == "application/problem+json"
+    assert result["isBase64Encoded"] is False
+    assert json.loads(result["body"])["status"] == 404
+
+
+def test_request_ids_come_from_the_event_and_context(
+    handler: LambdaAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = http_v2("GET", "/hello")
+    event["requestContext"]["requestId"] = "apigw-123"
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        result = handler(event, LambdaContext(aws_request_id="lambda-456"))
+    assert result["headers"]["x-request-id"] == "apigw-123"
+    (record,) = [r for r in caplog.records if r.name == "app.access"]
+    assert record.apigw_request_id == "apigw-123"
+    assert record.lambda_request_id == "lambda-456"
+
+
+def test_start_up_runs_once_and_the_event_loop_is_reused(app: FastAPI, handler: LambdaAdapter) -> None:
+    first = json_body(handler(http_v2("POST", "/test/echo/a"), ctx))
+    second = json_body(handler(http_v2("POST", "/test/echo/b"), ctx))
+    assert app.state.startups == 1
+    assert first["loop"] == second["loop"] == id(handler.loop)
+    assert not handler.loop.is_closed()
+
+
+@pytest.mark.parametrize("fixture", ["s3-put.json", "sqs-receive.json", "scheduled.json"])
+def test_non_http_event_is_a_clear_logged_error(
+    handler: LambdaAdapter, caplog: pytest.LogCaptureFixture, fixture: str
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        result = handler(load(fixture), ctx)
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["type"].endswith("unsupported-event")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["unsupported event: not an API Gateway or ALB HTTP event"]
+    assert errors[0].exc_info is None
+    # ...and the next HTTP invocation is served normally.
+    assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
+
+
+@pytest.mark.parametrize("event", [None, [], "GET /hello", 42])
+def test_events_that_are_not_objects_are_refused(handler: LambdaAdapter, event: Any) -> None:
+    assert handler(event, ctx)["statusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "expected"),
+    [
+        ({"requestContext": {"stage": "$default"}}, "/hello", ("", "/hello")),
+        (
+            {"requestContext": {"stage": "prod", "domainName": "a.execute-api.eu-west-1.amazonaws.com"}},
+            "/prod/hello",
+            ("/prod", "/prod/hello"),
+        ),
+        (
+            {"requestContext": {"stage": "prod", "domainName": "a.execute-api.eu-west-1.amazonaws.com"}},
+            "/production/hello",
+            ("", "/production/hello"),
+        ),
+        # A custom domain: the stage is not part of the public URL.
+        ({"requestContext": {"stage": "prod", "domainName": "api.example.com"}}, "/prod/menu", ("", "/menu")),
+        (
+            {
+                "requestContext": {"stage": "prod", "path": "/prod/hello"},
+                "headers": {"Host": "x.execute-api.a"},
+            },
+            "/hello",
+            ("/prod", "/prod/hello"),
+        ),
+    ],
+)
+def test_public_paths(event: dict[str, Any], path: str, expected: tuple[str, str]) -> None:
+    assert public_paths(event, path) == expected

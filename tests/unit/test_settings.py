@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.settings import (
+    LOCAL_ISSUER,
+    ConfigurationError,
+    RateLimit,
+    Settings,
+    get_settings,
+    parse_rate_limit,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_local_defaults_need_no_environment() -> None:
+    settings = get_settings()
+    assert settings.stage == "local"
+    assert settings.cors_allow_origins == ["http://localhost:3000", "http://localhost:5173"]
+    assert settings.auth_issuer == LOCAL_ISSUER
+    assert settings.store == "sqlite"
+    assert settings.rate == RateLimit(120, 60)
+    assert settings.docs_enabled is True
+    assert settings.jwks_file == ".local/jwks.json"
+
+
+def test_comma_separated_lists_are_split_and_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_CORS_ALLOW_ORIGINS", " https://a.example.com ,https://b.example.com:8443,")
+    monkeypatch.setenv("APP_AUTH_AUDIENCE", "one, two")
+    settings = get_settings()
+    assert settings.cors_allow_origins == ["https://a.example.com", "https://b.example.com:8443"]
+    assert settings.auth_audience == ["one", "two"]
+
+
+def test_empty_cors_list_allows_no_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_CORS_ALLOW_ORIGINS", "")
+    assert get_settings().cors_allow_origins == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10/second", RateLimit(10, 1)),
+        ("120/minute", RateLimit(120, 60)),
+        (" 5 / hour ", RateLimit(5, 3600)),
+        ("0", RateLimit(0, 1)),
+    ],
+)
+def test_rate_limit_forms(text: str, expected: RateLimit) -> None:
+    assert parse_rate_limit(text) == expected
+    assert parse_rate_limit(text).enabled is (expected.limit > 0)
+
+
+@pytest.mark.parametrize("text", ["", "ten/minute", "10/day", "0/minute", "-1/second", "10 per minute"])
+def test_bad_rate_limits_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="N/second"):
+        parse_rate_limit(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("APP_RATE_LIMIT", "lots"),
+        ("APP_STORE", "postgres"),
+        ("APP_DOCS_ENABLED", "perhaps"),
+        ("APP_CORS_ALLOW_ORIGINS", "*"),
+        ("APP_CORS_ALLOW_ORIGINS", "https://app.example.com/path"),
+        ("APP_AUTH_ISSUER", "not a url"),
+        ("APP_STAGE", "prod stage"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as raised:
+        get_settings()
+    message = str(raised.value)
+    assert message.startswith("configuration error: ")
+    assert name in message
+    assert "\n" not in message
+
+
+def test_the_dev_issuer_is_refused_outside_the_local_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_STAGE", "prod")
+    with pytest.raises(ConfigurationError, match="APP_AUTH_ISSUER must be set"):
+        get_settings()
+
+
+def test_the_dev_key_file_never_applies_in_the_cloud() -> None:
+    settings = Settings(stage="prod", auth_issuer="https://cognito-idp.eu-west-1.amazonaws.com/pool")
+    assert settings.jwks_file is None
+    assert settings.jwks_url == "https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json"
+
+
+def test_dynamodb_store_needs_a_table() -> None:
+    with pytest.raises(ValueError, match="APP_DYNAMODB_TABLE"):
+        Settings(store="dynamodb")
+
+
+def test_start_up_with_a_bad_value_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    env["APP_RATE_LIMIT"] = "fast"
+    result = subprocess.run(
+        [sys.executable, "-c", "import app.main"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [lines[0]]
+    assert "APP_RATE_LIMIT" in lines[0]
+    assert "Traceback" not in result.stderr
