@@ -1,0 +1,456 @@
+"""The deploy package, for real: SAM validates the template, builds the artifact for
+both architectures, and the x86_64 artifact, zipped the way `sam deploy` zips it,
+answers an HTTP API event in a bare python3.13 that sees nothing but that artifact
+and the standard library (as on Lambda, where /var/task is all there is).
+
+No Docker here, so no `sam local invoke`; the fresh interpreter stands in for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
+EVENT_FIXTURE = ROOT / "tests" / "lambda_events" / "fixtures" / "http-api-v2.json"
+
+HELLO = {"message": "Hello, Cloud Explorer! Your Serverless code is running!"}
+# ELF e_machine values (both targets are 64-bit little-endian).
+ELF_MACHINE = {"x86_64": 62, "arm64": 183}
+# Template parameters that have no usable default (the template's Rules require them).
+REQUIRED_PARAMETERS = {"AuthIssuer": "https://issuer.example.test", "AuthAudience": "deploy-test"}
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
+def find_python313() -> Path:
+    """The interpreter the Lambda runtime matches, found as the Makefile finds it."""
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
+    found = str(candidates[0]) if candidates else shutil.which("python3.13")
+    if not found:
+        pytest.fail("python3.13 not found (needed by sam build and as the stand-in Lambda runtime)")
+    return Path(found)
+
+
+PY313 = find_python313()
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """This environment, minus what would leak into SAM's or make's own: an outer
+    make's jobserver, a PYTHONPATH."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    }
+    env["PATH"] = f"{PY313.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["SAM_CLI_TELEMETRY"] = "0"
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 240) -> str:
+    result = subprocess.run(
+        args, cwd=ROOT, env=env or tool_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(args)} exited {result.returncode}\n"
+        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    )
+    return result.stdout + result.stderr
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML: a short-form tag like !Ref x becomes {"Ref": x}."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def parameter_overrides(environment: dict[str, Any]) -> dict[str, str]:
+    raw = environment["deploy"]["parameters"]["parameter_overrides"]
+    items = raw if isinstance(raw, list) else raw.split()
+    return dict(item.split("=", 1) for item in items)
+
+
+# --- the template and its configuration -------------------------------------------
+
+
+def test_template_has_one_function_behind_one_http_api() -> None:
+    template = load_template()
+    resources = template["Resources"]
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    apis = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::HttpApi"}
+    assert list(functions) == ["ApiFunction"]
+    assert list(apis) == ["HttpApi"]
+
+    function = functions["ApiFunction"]
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Handler"] == "app.main.handler"
+    assert props["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+    assert function["Metadata"]["BuildMethod"] == "makefile"
+
+    # Every path and method, the root included, reaches the app as payload 2.0.
+    routes = {
+        (event["Properties"]["Method"], event["Properties"]["Path"])
+        for event in props["Events"].values()
+        if event["Type"] == "HttpApi"
+    }
+    assert routes == {("ANY", "/"), ("ANY", "/{proxy+}")}
+    for event in props["Events"].values():
+        assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+        assert event["Properties"]["PayloadFormatVersion"] == "2.0"
+
+    # The app answers CORS; a gateway CorsConfiguration would override its headers.
+    api = apis["HttpApi"]["Properties"]
+    assert "CorsConfiguration" not in api
+    assert api["StageName"] == {"Ref": "Stage"}
+    assert api["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+    }
+    log_format = json.loads(api["AccessLogSettings"]["Format"])
+    assert {"requestId", "ip", "method", "path", "status", "latency"} <= set(log_format)
+    log_group = api["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert {"ApiUrl", "DocsUrl", "FunctionName"} <= set(template["Outputs"])
+
+
+def test_samconfig_has_dev_and_prod_with_known_parameters() -> None:
+    config = tomllib.loads(SAMCONFIG.read_text())
+    parameters = set(load_template()["Parameters"])
+    assert str(config["version"]) == "0.1"
+    stacks = set()
+    for name, stage in (("default", "dev"), ("prod", "prod")):
+        env = config[name]
+        assert env["validate"]["parameters"]["lint"] is True
+        assert "build" in env
+        deploy = env["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert deploy["resolve_s3"] is True
+        assert deploy["confirm_changeset"] is True
+        stacks.add(deploy["stack_name"])
+        overrides = parameter_overrides(env)
+        assert overrides["Stage"] == stage
+        assert {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(overrides)
+        assert set(overrides) <= parameters, f"[{name}] overrides unknown parameters"
+    assert len(stacks) == 2, "dev and prod must be different stacks"
+
+
+@pytest.mark.parametrize("config_env", ["default", "prod"])
+def test_sam_validate_lint(config_env: str) -> None:
+    run([str(SAM), "validate", "--lint", "--template", str(TEMPLATE), "--config-env", config_env])
+
+
+# --- the build -------------------------------------------------------------------
+
+
+def test_recipe_refuses_an_unknown_architecture(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-f", "lambda-build.mk", "build-ApiFunction"],
+        cwd=ROOT,
+        env=tool_env(LAMBDA_ARCHITECTURE="sparc", ARTIFACTS_DIR=str(tmp_path / "out")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "LAMBDA_ARCHITECTURE must be arm64 or x86_64" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """`sam build` for an architecture, once per module; returns the build directory."""
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "build-ApiFunction", "ARTIFACTS_DIR=/tmp/dry-run/x"],
+        cwd=ROOT,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    missing = "sam build runs `make build-ApiFunction` with the Makefile, which must include lambda-build.mk"
+    assert dry_run.returncode == 0, f"{missing}\n{dry_run.stderr}"
+    assert "pip install" in dry_run.stdout, missing
+    builds: dict[str, Path] = {}
+
+    def build(architecture: str) -> Path:
+        if architecture not in builds:
+            # Each build gets its own parent: SAM writes build.toml next to --build-dir.
+            base = tmp_path_factory.mktemp(f"sam-{architecture}")
+            run(
+                [
+                    str(SAM),
+                    "build",
+                    "--template",
+                    str(TEMPLATE),
+                    "--build-dir",
+                    str(base / "build"),
+                    "--cache-dir",
+                    str(base / "cache"),
+                    "--parameter-overrides",
+                    f"Architecture={architecture}",
+                ],
+                env=tool_env(LAMBDA_ARCHITECTURE=architecture),
+            )
+            builds[architecture] = base / "build"
+        return builds[architecture]
+
+    return build
+
+
+def elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    assert header[4:6] == b"\x02\x01", f"{path} is not 64-bit little-endian"
+    return int.from_bytes(header[18:20], "little")
+
+
+def pinned_distributions() -> dict[str, str]:
+    text = (ROOT / "requirements" / "runtime.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", text, re.M)
+    return {re.sub(r"[-_.]+", "_", name).lower(): version for name, version in pins}
+
+
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_sam_build_makes_a_complete_artifact(sam_build: Callable[[str], Path], architecture: str) -> None:
+    build_dir = sam_build(architecture)
+    artifact = build_dir / "ApiFunction"
+    assert (build_dir / "template.yaml").is_file()
+
+    # The app, exactly the source files of src/app, no bytecode from this machine.
+    source = ROOT / "src" / "app"
+    assert (artifact / "app" / "main.py").is_file()
+    shipped = {p.relative_to(artifact / "app") for p in (artifact / "app").rglob("*") if p.is_file()}
+    expected = {
+        p.relative_to(source)
+        for p in source.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    assert shipped == expected
+    assert not list(artifact.rglob("__pycache__"))
+
+    # Every pinned runtime dependency, in its pinned version, and nothing the
+    # Lambda runtime already has or that never runs there.
+    installed = {}
+    for dist_info in artifact.glob("*.dist-info"):
+        name, version = dist_info.name.removesuffix(".dist-info").rsplit("-", 1)
+        installed[re.sub(r"[-_.]+", "_", name).lower()] = version
+    assert installed == pinned_distributions()
+    for package in ("mangum", "fastapi", "pydantic", "pydantic_core", "starlette", "jose", "cryptography"):
+        assert (artifact / package / "__init__.py").is_file(), package
+    for absent in ("boto3", "botocore", "bin", "tests", ".venv", "src"):
+        assert not (artifact / absent).exists(), absent
+
+    # Compiled extensions for the function's architecture, pydantic_core's above all.
+    pydantic_so = list((artifact / "pydantic_core").glob("_pydantic_core*.so"))
+    assert len(pydantic_so) == 1
+    triplet = {"arm64": "aarch64", "x86_64": "x86_64"}[architecture]
+    assert f"-{triplet}-linux-gnu" in pydantic_so[0].name
+    extensions = list(artifact.rglob("*.so"))
+    wrong = [str(p.relative_to(artifact)) for p in extensions if elf_machine(p) != ELF_MACHINE[architecture]]
+    assert not wrong, f"not built for {architecture}: {wrong}"
+
+    size = sum(p.stat().st_size for p in artifact.rglob("*") if p.is_file())
+    assert size < LAMBDA_UNZIPPED_LIMIT
+
+
+# --- the x86_64 artifact, as deployed, in a bare interpreter ---------------------------
+
+# Runs in the fresh interpreter: /var/task on sys.path (as the Lambda runtime puts
+# it), then the handler, then a report of where every loaded module came from.
+INVOKE = r"""
+import json, sys, sysconfig
+task_root, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, task_root)
+event = json.load(sys.stdin)
+
+class Context:
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+    function_name = "ApiFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/ApiFunction"
+    log_stream_name = "2026/01/01/[$LATEST]0123456789abcdef"
+    def get_remaining_time_in_millis(self):
+        return 9000
+
+import app.main
+result = app.main.handler(event, Context())
+
+def foreign(path):
+    if path.startswith(task_root + "/"):
+        return False
+    stdlib = (sysconfig.get_paths()["stdlib"] + "/", sysconfig.get_paths()["platstdlib"] + "/")
+    return not path.startswith(stdlib) or "/site-packages/" in path or "/dist-packages/" in path
+
+with open(out, "w") as f:
+    json.dump({
+        "result": result,
+        "site": "site" in sys.modules,
+        "foreign_path": [p for p in sys.path[1:] if not p.startswith(sys.base_prefix + "/lib/")
+                         or "site-packages" in p],
+        "foreign_modules": sorted(name for name, module in list(sys.modules.items())
+                                  if getattr(module, "__file__", None) and foreign(module.__file__)),
+        "sys_path": sys.path,
+    }, f)
+"""
+
+
+@pytest.fixture(scope="module")
+def task_root(sam_build: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The x86_64 artifact zipped by SAM's own zip function (the one sam package and
+    sam deploy use), then unzipped into an empty directory, as Lambda does."""
+    artifact = sam_build("x86_64") / "ApiFunction"
+    base = tmp_path_factory.mktemp("deployed")
+    run(
+        [
+            str(SAM_PYTHON),
+            "-c",
+            "import sys; from samcli.lib.package.utils import make_zip_with_lambda_permissions as z;"
+            " z(sys.argv[1], sys.argv[2])",
+            str(base / "function"),
+            str(artifact),
+        ]
+    )
+    task = base / "task"
+    with zipfile.ZipFile(base / "function.zip") as archive:
+        archive.extractall(task)
+    return task
+
+
+def function_environment(build_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """The function's environment as the template sets it, parameters at their
+    defaults (or the given overrides)."""
+    template = yaml.safe_load((build_dir / "template.yaml").read_text())
+    values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()} | overrides
+    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    env = {}
+    for name, value in variables.items():
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in values:
+            env[name] = values[value["Ref"]]
+        elif isinstance(value, str | int | float | bool):
+            env[name] = str(value)
+        else:
+            pytest.fail(f"the test cannot resolve {name}: {value!r}; teach function_environment()")
+    return env
+
+
+def http_api_event(stage: str, path: str) -> dict[str, Any]:
+    """The committed `sam local generate-event apigateway http-api-proxy` event, as
+    the stack's HTTP API sends it for GET {path} through the greedy route."""
+    event = copy.deepcopy(json.loads(EVENT_FIXTURE.read_text()))
+    raw_path = path if stage == "$default" else f"/{stage}{path}"
+    event.update(
+        routeKey="ANY /{proxy+}",
+        rawPath=raw_path,
+        rawQueryString="",
+        headers={
+            "host": "abc123defg.execute-api.us-east-1.amazonaws.com",
+            "user-agent": "deploy-test",
+            "accept": "application/json",
+            "x-forwarded-for": "203.0.113.9",
+            "x-forwarded-proto": "https",
+        },
+        pathParameters={"proxy": path.lstrip("/")},
+        isBase64Encoded=False,
+    )
+    for key in ("body", "cookies", "queryStringParameters", "stageVariables"):
+        event.pop(key, None)
+    context = event["requestContext"]
+    context.pop("authorizer", None)  # the API has no gateway authorizer
+    context.pop("authentication", None)  # nor mutual TLS
+    context.update(
+        routeKey="ANY /{proxy+}",
+        stage=stage,
+        domainName="abc123defg.execute-api.us-east-1.amazonaws.com",
+        domainPrefix="abc123defg",
+    )
+    context["http"].update(method="GET", path=raw_path, sourceIp="203.0.113.9")
+    return event
+
+
+@pytest.mark.parametrize(("stage", "path"), [("dev", "/hello"), ("$default", "/hello")])
+def test_deployed_artifact_answers_hello_in_a_bare_python313(
+    sam_build: Callable[[str], Path], task_root: Path, tmp_path: Path, stage: str, path: str
+) -> None:
+    build_dir = sam_build("x86_64")
+    env = {
+        "PATH": f"{PY313.parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": "ApiFunction",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **function_environment(build_dir, {"Stage": "dev", **REQUIRED_PARAMETERS}),
+    }
+    before = sorted(str(p.relative_to(task_root)) for p in task_root.rglob("*"))
+    out = tmp_path / "result.json"
+    # -I: no user site, no PYTHON* variables, no script or working directory on the
+    # path; -S: no site-packages at all; -B: write nothing (/var/task is read-only).
+    result = subprocess.run(
+        [str(PY313), "-I", "-S", "-B", "-c", INVOKE, str(task_root), str(out)],
+        cwd=task_root,
+        env=env,
+        input=json.dumps(http_api_event(stage, path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    report = json.loads(out.read_text())
+
+    # Nothing but the artifact and the standard library was on the path or loaded.
+    assert report["site"] is False
+    assert report["sys_path"][0] == str(task_root)
+    assert report["foreign_path"] == [], report["sys_path"]
+    assert report["foreign_modules"] == []
+
+    response = report["result"]
+    assert response["statusCode"] == 200, response
+    assert response["isBase64Encoded"] is False
+    assert json.loads(response["body"]) == HELLO
+    assert response["headers"]["content-type"].startswith("application/json")
+    assert sorted(str(p.relative_to(task_root)) for p in task_root.rglob("*")) == before, "wrote to /var/task"
