@@ -88,3 +88,6 @@ lock:
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# sam build runs `make build-ApiFunction` (template.yaml, BuildMethod: makefile); the recipe:
+include $(dir $(lastword $(MAKEFILE_LIST)))lambda-build.mk

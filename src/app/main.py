@@ -14,6 +14,10 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from app import __version__
+from app.auth.keys import JwksCache
+from app.auth.middleware import AuthMiddleware
+from app.auth.router import router as auth_router
+from app.auth.verify import TokenVerifier
 from app.aws_lambda.adapter import LambdaAdapter
 from app.http import problems
 from app.http.context import RequestContextMiddleware
@@ -23,7 +27,20 @@ from app.settings import Settings, get_settings
 from app.system.router import router as system_router
 
 
-def create_app(settings: Settings) -> FastAPI:
+def build_verifier(settings: Settings) -> TokenVerifier:
+    """Once per container: the key cache lives as long as the verifier."""
+    jwks_file = settings.jwks_file
+    keys = JwksCache(file=jwks_file) if jwks_file else JwksCache(url=settings.jwks_url)
+    return TokenVerifier(
+        keys,
+        issuer=settings.auth_issuer,
+        audiences=settings.auth_audience,
+        scope_prefix=settings.auth_scope_prefix,
+        token_use=settings.auth_token_use,
+    )
+
+
+def create_app(settings: Settings, *, verifier: TokenVerifier | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Per-container resources (store clients, key caches) start here.
@@ -40,10 +57,13 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
         lifespan=lifespan,
         # Outermost first. The request context wraps everything so that every
-        # response, including a 413 or an unexpected 500, is logged once and
-        # carries the request id; the body limit comes before any parsing.
+        # response, including a 401, a 413 or an unexpected 500, is logged once
+        # with the caller's sub and carries the request id. Auth comes before
+        # the body limit: an anonymous caller gets 401 without the app reading
+        # a byte of its body.
         middleware=[
             Middleware(RequestContextMiddleware, stage=settings.stage),
+            Middleware(AuthMiddleware, verifier=verifier or build_verifier(settings)),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
     )
@@ -52,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.health_checks = {}
     problems.install(app)
     app.include_router(system_router)
+    app.include_router(auth_router)
     return app
 
 

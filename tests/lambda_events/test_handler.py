@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 
+from app.auth.middleware import public
 from app.aws_lambda.adapter import LambdaAdapter
 from app.aws_lambda.stage import public_paths
 from app.system.router import HELLO
@@ -26,6 +27,7 @@ def app(make_app: Callable[..., FastAPI]) -> FastAPI:
     app = make_app()
 
     @app.post("/test/echo/{name}")
+    @public
     async def echo(name: str, request: Request) -> dict[str, Any]:
         return {
             "name": name,

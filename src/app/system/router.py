@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app import __version__
+from app.auth.middleware import public
 
 HELLO = "Hello, Cloud Explorer! Your Serverless code is running!"
 
@@ -40,6 +41,7 @@ class Index(BaseModel):
 # Routes are `async def`: on Lambda one request runs per container at a time,
 # and a sync route would pay a thread-pool hand-off on every request.
 @router.get("/hello", response_model=Hello, summary="Say hello")
+@public
 async def hello() -> Hello:
     return Hello(message=HELLO)
 
@@ -50,6 +52,7 @@ async def hello() -> Hello:
     summary="Report whether the service and its dependencies answer",
     responses={503: {"model": Health, "description": "A dependency is failing"}},
 )
+@public
 async def health(request: Request) -> JSONResponse:
     checks: dict[str, HealthCheck] = getattr(request.app.state, "health_checks", {})
     results: dict[str, Literal["ok", "failing"]] = {}
@@ -73,7 +76,8 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/", response_model=Index, summary="Where things are", include_in_schema=True)
+@router.get("/", response_model=Index, summary="Where things are")
+@public
 async def index(request: Request) -> Index:
     root = request.scope.get("root_path", "").rstrip("/")
     docs = request.app.docs_url

@@ -1,0 +1,1 @@
+"""JWT bearer authentication: keys, verification, the middleware and route dependencies."""

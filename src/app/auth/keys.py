@@ -1,0 +1,135 @@
+"""The signing keys, from a JWKS URL or file, cached for the container's life.
+
+Fetched lazily on first need. A token whose ``kid`` is unknown may trigger a
+refetch (keys rotate), but at most one per :data:`REFETCH_INTERVAL` however many
+random kids arrive, so a flood of forged tokens cannot become a fetch storm. A
+failed fetch keeps the keys already known: an outage of the JWKS endpoint only
+affects tokens signed by keys this container has never seen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jose import jwk
+from jose.backends.base import Key
+
+log = logging.getLogger("app.auth")
+
+REFETCH_INTERVAL = 30.0
+FETCH_TIMEOUT = 3.0
+MAX_JWKS_BYTES = 256 * 1024
+
+# Only asymmetric algorithms: never "none", never HMAC (a public key used as an
+# HMAC secret is the classic forgery). Case-sensitive on purpose (RFC 7515 4.1.1).
+RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
+EC_ALGORITHMS = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+ALLOWED_ALGORITHMS = RSA_ALGORITHMS | frozenset(EC_ALGORITHMS)
+
+
+class KeyNotFound(Exception):
+    pass
+
+
+def _usable(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("kid"), str)
+        and entry.get("kty") in ("RSA", "EC")
+        and entry.get("use", "sig") == "sig"
+        and entry.get("alg", "RS256" if entry.get("kty") == "RSA" else "ES256") in ALLOWED_ALGORITHMS
+    )
+
+
+class JwksCache:
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        file: str | None = None,
+        timeout: float = FETCH_TIMEOUT,
+        refetch_interval: float = REFETCH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not url and not file:
+            raise ValueError("a JWKS URL or file is required")
+        self.url = url
+        self.file = file
+        self.timeout = timeout
+        self.refetch_interval = refetch_interval
+        self.clock = clock
+        self.fetches = 0
+        self._jwks: dict[str, dict[str, Any]] = {}
+        self._constructed: dict[tuple[str, str], Key] = {}
+        self._last_attempt: float | None = None
+        self._lock = threading.Lock()
+
+    def key(self, kid: str, alg: str) -> tuple[Key, dict[str, Any]]:
+        """The verification key for ``kid`` and ``alg``, and its JWK.
+
+        Raises :class:`KeyNotFound`; may block for up to the fetch timeout, so
+        callers on an event loop shared with other requests run it in a thread
+        only when :meth:`needs_fetch` says so.
+        """
+        cached = self._constructed.get((kid, alg))
+        if cached is not None:
+            return cached, self._jwks[kid]
+        if kid not in self._jwks:
+            self._maybe_fetch()
+        entry = self._jwks.get(kid)
+        if entry is None:
+            raise KeyNotFound(kid)
+        constructed = jwk.construct(entry, alg)
+        self._constructed[(kid, alg)] = constructed
+        return constructed, entry
+
+    def needs_fetch(self, kid: str) -> bool:
+        return kid not in self._jwks and self._may_fetch()
+
+    def _may_fetch(self) -> bool:
+        last = self._last_attempt
+        return last is None or self.clock() - last >= self.refetch_interval
+
+    def _maybe_fetch(self) -> None:
+        with self._lock:
+            if not self._may_fetch():
+                return
+            # Stamped before the fetch: concurrent and failing attempts count too.
+            self._last_attempt = self.clock()
+            self.fetches += 1
+            try:
+                document = self._load()
+            except Exception as error:
+                log.warning(
+                    "JWKS fetch failed; keeping %d known keys",
+                    len(self._jwks),
+                    extra={"jwks_source": self.url or self.file, "error": type(error).__name__},
+                )
+                return
+            keys = {entry["kid"]: entry for entry in document.get("keys", []) if _usable(entry)}
+            self._jwks = keys
+            self._constructed = {k: v for k, v in self._constructed.items() if k[0] in keys}
+
+    def _load(self) -> dict[str, Any]:
+        if self.file:
+            raw = Path(self.file).read_bytes()
+        else:
+            assert self.url is not None
+            if not self.url.startswith(("https://", "http://")):
+                raise ValueError("JWKS URL must be http(s)")
+            request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                raw = response.read(MAX_JWKS_BYTES + 1)
+            if len(raw) > MAX_JWKS_BYTES:
+                raise ValueError("JWKS document too large")
+        document = json.loads(raw)
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ValueError("not a JWK Set")
+        return document

@@ -1,0 +1,191 @@
+"""Deny by default: every request needs a valid bearer token unless its route is public.
+
+Pure ASGI, after Starlette's AuthenticationMiddleware: the result goes into the
+scope (``app.principal``), a failure becomes an RFC 6750 response. The
+middleware runs before routing, so it matches the request against the app's
+routes itself; a route is public only when its endpoint was marked with
+:func:`public` (or it is one of FastAPI's docs routes). Anything else,
+including a path no route knows, needs a token: a new route is protected
+unless someone marks it public.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from starlette.routing import Mount, compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.auth.principal import Principal
+from app.auth.verify import InvalidToken, TokenVerifier
+from app.http.context import PRINCIPAL_SUB
+from app.http.problems import problem_response
+
+log = logging.getLogger("app.auth")
+
+PRINCIPAL = "app.principal"
+REALM = 'Bearer realm="api"'
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(endpoint: F) -> F:
+    """Mark a route's endpoint as reachable without a token (apply below the route decorator)."""
+    endpoint.__public__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _docs_paths(app: Any) -> set[str]:
+    paths = {
+        app.docs_url,
+        app.redoc_url,
+        app.openapi_url,
+        getattr(app, "swagger_ui_oauth2_redirect_url", None),
+    }
+    return {p for p in paths if p}
+
+
+# (path regex, methods or None for any, is public)
+RouteRule = tuple[re.Pattern[str], frozenset[str] | None, bool]
+
+
+def route_rules(app: Any) -> list[RouteRule]:
+    """Every route of the app, flattened, as (regex, methods, public).
+
+    FastAPI 0.165 nests included routers instead of copying their routes, and
+    exposes the flattened view as ``iter_route_contexts``; older releases list
+    every route in ``app.routes``.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - FastAPI < 0.165
+        routes: Any = app.routes
+    else:
+        routes = iter_route_contexts(app.routes)
+    docs = _docs_paths(app)
+    rules: list[RouteRule] = []
+    for route in routes:
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        regex, _, _ = compile_path(path)
+        if isinstance(getattr(route, "original_route", route), Mount):
+            regex = re.compile("^" + re.escape(path.rstrip("/")) + "(/.*)?$")
+        methods = getattr(route, "methods", None)
+        endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
+        is_public = path in docs or bool(getattr(endpoint, "__public__", False))
+        rules.append((regex, frozenset(methods) if methods else None, is_public))
+    return rules
+
+
+def _route_path(scope: Scope) -> str:
+    # The path the router sees: ASGI path minus root_path (Starlette does the same).
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _bearer(scope: Scope) -> tuple[bool, str | None]:
+    """(header present, token) from the one Authorization header."""
+    values = [value for name, value in scope["headers"] if name == b"authorization"]
+    if not values:
+        return False, None
+    if len(values) > 1:
+        return True, None
+    scheme, _, token = values[0].decode("latin-1").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return True, None
+    return True, token
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, *, verifier: TokenVerifier) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._rules: tuple[int, list[RouteRule]] | None = None
+
+    def _route_rules(self, app: Any) -> list[RouteRule]:
+        # Built once; rebuilt only if routes are added after start (tests do).
+        count = len(app.router.routes)
+        if self._rules is None or self._rules[0] != count:
+            self._rules = (count, route_rules(app))
+        return self._rules[1]
+
+    def _is_public(self, scope: Scope) -> bool:
+        path = _route_path(scope)
+        method = scope["method"]
+        known_path = False
+        partial = False
+        for regex, methods, is_public in self._route_rules(scope["app"]):
+            if regex.match(path):
+                if methods is None or method in methods:
+                    return is_public
+                known_path = True
+                # e.g. POST /hello: a public path lets the router answer 405.
+                partial = partial or is_public
+        # A path no route knows is left to the router's 404: there is nothing
+        # behind it to protect, and a typo deserves a plain "not found".
+        return partial or not known_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        present, token = _bearer(scope)
+        is_public = self._is_public(scope) or _is_preflight(scope)
+        if not present:
+            if is_public:
+                await self.app(scope, receive, send)
+                return
+            response = problem_response(
+                401,
+                "A bearer token is required.",
+                type_slug="unauthorized",
+                headers={"WWW-Authenticate": REALM},
+            )
+            await response(scope, receive, send)
+            return
+
+        try:
+            if token is None:
+                raise InvalidToken("Authorization must be one 'Bearer <token>' header")
+            principal = await self._verify(token)
+        except InvalidToken as error:
+            log.info("authentication failed", extra={"reason": str(error), "path": scope["path"]})
+            if is_public:
+                # A public route serves anonymous callers; a bad token does not block it.
+                await self.app(scope, receive, send)
+                return
+            response = problem_response(
+                401,
+                str(error),
+                type_slug="invalid-token",
+                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token", error_description="{error}"'},
+            )
+            await response(scope, receive, send)
+            return
+
+        scope[PRINCIPAL] = principal
+        scope[PRINCIPAL_SUB] = principal.sub
+        await self.app(scope, receive, send)
+
+    async def _verify(self, token: str) -> Principal:
+        header = self.verifier.header(token)
+        if self.verifier.keys.needs_fetch(header["kid"]):
+            # A JWKS fetch blocks for up to its timeout: keep it off the event loop.
+            return await anyio.to_thread.run_sync(self.verifier.verify, token, header)
+        return self.verifier.verify(token, header)
+
+
+def _is_preflight(scope: Scope) -> bool:
+    if scope["method"] != "OPTIONS":
+        return False
+    names = {name for name, _ in scope["headers"]}
+    return b"origin" in names and b"access-control-request-method" in names

@@ -1,0 +1,97 @@
+"""Mint a local development token: ``python -m app.devtoken --sub alice --scope "orders:read"``.
+
+On first use this creates an RSA key next to the local JWKS file (by default
+``.local/dev-signing-key.pem``, readable only by you) and writes its public half
+to ``.local/jwks.json``, which the local server trusts with its default settings.
+It refuses to run for any stage but ``local``: the cloud stack never trusts this key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jose import jwk, jwt
+
+from app.settings import ConfigurationError, get_settings
+
+KEY_FILE = "dev-signing-key.pem"
+
+
+def ensure_key(jwks_path: Path) -> tuple[bytes, str]:
+    """The private key PEM and its kid, creating both files if needed."""
+    key_path = jwks_path.parent / KEY_FILE
+    jwks_path.parent.mkdir(parents=True, exist_ok=True)
+    if not key_path.exists():
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+    pem = key_path.read_bytes()
+    public = jwk.construct(pem, "RS256").public_key().to_dict()
+    # RFC 7638 thumbprint: SHA-256 over the required members in lexical order.
+    canonical = json.dumps({"e": public["e"], "kty": "RSA", "n": public["n"]}, separators=(",", ":"))
+    kid = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    entry = {**public, "kid": kid, "use": "sig", "alg": "RS256"}
+    current = json.loads(jwks_path.read_text()) if jwks_path.exists() else {"keys": []}
+    if not any(k.get("kid") == kid for k in current.get("keys", [])):
+        jwks_path.write_text(json.dumps({"keys": [entry]}, indent=2) + "\n")
+    return pem, kid
+
+
+def mint(sub: str, scope: str, ttl: int, audience: str | None = None) -> str:
+    settings = get_settings()
+    if not settings.is_local:
+        raise SystemExit("devtoken: only for APP_STAGE=local; the cloud stack never trusts this key")
+    jwks_file = settings.jwks_file
+    if jwks_file is None:
+        raise SystemExit("devtoken: APP_AUTH_JWKS_URL is set; unset it to use the local key file")
+    pem, kid = ensure_key(Path(jwks_file))
+    now = int(time.time())
+    claims = {
+        "iss": settings.auth_issuer,
+        "aud": audience or settings.auth_audience[0],
+        "sub": sub,
+        "scope": " ".join(settings.auth_scope_prefix + s for s in scope.split()),
+        "token_use": "access",
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return str(jwt.encode(claims, pem.decode(), algorithm="RS256", headers={"kid": kid}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.devtoken", description=__doc__.splitlines()[0])
+    parser.add_argument("--sub", default="alice", help="the caller's subject (default: alice)")
+    parser.add_argument(
+        "--scope",
+        default="orders:read orders:write",
+        help='space-separated scopes, e.g. "orders:read orders:write menu:write orders:admin"',
+    )
+    parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default: 3600)")
+    parser.add_argument("--aud", default=None, help="audience (default: the first APP_AUTH_AUDIENCE)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.ttl <= 7 * 24 * 3600:
+        parser.error("--ttl must be between 1 second and 7 days")
+    try:
+        print(mint(args.sub, args.scope, args.ttl, args.aud))
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Deny by default, RFC 6750 challenges, scopes, the principal and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.auth.dependencies import scopes
+from app.auth.principal import Principal
+
+from .conftest import bearer
+from .tokens import Issuer
+
+
+def test_no_token_is_401_with_a_bare_challenge(client: TestClient) -> None:
+    response = client.get("/test/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+
+
+def test_a_new_undeclared_route_is_protected(client: TestClient, issuer: Issuer) -> None:
+    assert client.get("/test/undeclared").status_code == 401
+    assert client.get("/test/undeclared", headers=bearer(issuer.token())).status_code == 200
+
+
+def test_a_route_added_after_start_is_protected_too(app: FastAPI, client: TestClient) -> None:
+    assert client.get("/hello").status_code == 200
+
+    @app.get("/test/late")
+    async def late() -> dict[str, str]:
+        return {"late": "yes"}
+
+    assert client.get("/test/late").status_code == 401
+
+
+def test_public_routes_need_no_token(client: TestClient) -> None:
+    for path in ("/hello", "/health", "/", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_a_bad_token_does_not_block_a_public_route(client: TestClient) -> None:
+    assert client.get("/hello", headers=bearer("garbage")).status_code == 200
+
+
+def test_wrong_method_on_a_public_path_is_405_not_401(client: TestClient) -> None:
+    assert client.post("/hello").status_code == 405
+
+
+def test_unknown_path_is_404_not_401(client: TestClient) -> None:
+    assert client.get("/no/such/path").status_code == 404
+
+
+def test_cors_preflight_needs_no_token(client: TestClient) -> None:
+    response = client.options(
+        "/test/me",
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code != 401
+
+
+def test_missing_scope_is_403_insufficient_scope(client: TestClient, issuer: Issuer) -> None:
+    response = client.get("/test/orders", headers=bearer(issuer.token(scope="orders:write")))
+    assert response.status_code == 403
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", scope="orders:read"'
+    )
+    assert response.json()["status"] == 403
+
+
+def test_scp_list_grants_scopes(client: TestClient, issuer: Issuer) -> None:
+    token = issuer.token(scope=..., scp=["orders:read"])
+    assert client.get("/test/orders", headers=bearer(token)).status_code == 200
+
+
+def test_scope_prefix_is_honoured(build_app: Callable[..., FastAPI], issuer: Issuer) -> None:
+    with TestClient(build_app(auth_scope_prefix="orders-api/")) as client:
+        prefixed = issuer.token(scope="orders-api/orders:read")
+        assert client.get("/test/orders", headers=bearer(prefixed)).status_code == 200
+        bare = issuer.token(scope="orders:read")
+        assert client.get("/test/orders", headers=bearer(bare)).status_code == 403
+
+
+def test_handlers_get_a_typed_principal(app: FastAPI, issuer: Issuer) -> None:
+    seen: list[Principal] = []
+
+    @app.get("/test/principal")
+    async def principal(who: Principal = scopes("orders:write")) -> dict[str, str]:
+        seen.append(who)
+        return {"sub": who.sub}
+
+    with TestClient(app) as client:
+        assert client.get("/test/principal", headers=bearer(issuer.token(sub="bob"))).status_code == 200
+    assert seen[0].sub == "bob"
+    assert seen[0].scopes == frozenset({"orders:read", "orders:write"})
+    assert seen[0].claims["iss"] == issuer.claims()["iss"]
+
+
+def test_openapi_shows_bearer_and_scopes_on_protected_operations(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["bearer"]
+    assert scheme == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": scheme["description"],
+    }
+    assert spec["paths"]["/test/orders"]["get"]["security"] == [{"bearer": ["orders:read"]}]
+    assert spec["paths"]["/test/me"]["get"]["security"] == [{"bearer": []}]
+    assert "security" not in spec["paths"]["/hello"]["get"]
+
+
+def test_me_endpoint_reports_the_caller(client: TestClient, issuer: Issuer) -> None:
+    response = client.get("/me", headers=bearer(issuer.token(sub="carol", scope="orders:read")))
+    assert response.status_code == 200
+    assert response.json() == {"sub": "carol", "scopes": ["orders:read"]}
+    assert response.headers["cache-control"] == "private, no-store"
