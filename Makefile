@@ -57,8 +57,8 @@ run: $(VENV)/.installed
 	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly.
