@@ -3,6 +3,10 @@ both architectures, and the x86_64 artifact, zipped the way `sam deploy` zips it
 answers an HTTP API event in a bare python3.13 that sees nothing but that artifact
 and the standard library (as on Lambda, where /var/task is all there is).
 
+The auth wiring (the stack's own Cognito user pool, or an external issuer) is
+checked by evaluating the template's conditions, rules and substitutions for
+both modes with stand-in ids for the resources CloudFormation would create.
+
 No Docker here, so no `sam local invoke`; the fresh interpreter stands in for it.
 """
 
@@ -35,8 +39,11 @@ EVENT_FIXTURE = ROOT / "tests" / "lambda_events" / "fixtures" / "http-api-v2.jso
 HELLO = {"message": "Hello, Cloud Explorer! Your Serverless code is running!"}
 # ELF e_machine values (both targets are 64-bit little-endian).
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
-# Template parameters that have no usable default (the template's Rules require them).
-REQUIRED_PARAMETERS = {"AuthIssuer": "https://issuer.example.test", "AuthAudience": "deploy-test"}
+# The parameters that switch the stack from its own Cognito user pool to an external issuer.
+EXTERNAL_AUTH = {"AuthIssuer": "https://issuer.example.test", "AuthAudience": "deploy-test"}
+# The API's scopes, as routes declare them, and the Cognito resource server that issues them.
+API_SCOPES = {"orders:read", "orders:write", "orders:admin", "menu:write"}
+RESOURCE_SERVER_ID = "orders-api"
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 
@@ -107,6 +114,121 @@ def parameter_overrides(environment: dict[str, Any]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items)
 
 
+# Pseudo parameters and stand-ins for the ids CloudFormation gives the resources
+# (a Ref to a resource is its physical id).
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "serverless-api-dev",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+STAND_IN_IDS = {
+    "HttpApi": "abc123defg",
+    "ApiFunction": "serverless-api-dev-ApiFunction-Ab12Cd34",
+    "FunctionLogGroup": "serverless-api-dev-FunctionLogGroup-Ab12Cd34",
+    "AccessLogGroup": "serverless-api-dev-AccessLogGroup-Ab12Cd34",
+    "UserPool": "us-east-1_Te5tPoo1",
+    "MachineClient": "1machineclient0000000000a",
+    "WebClient": "2webclient000000000000000b",
+}
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
+
+
+class Stack:
+    """The template as CloudFormation would evaluate it for the given parameters:
+    conditions, rules, Ref, Fn::If, Fn::Sub and the condition functions, no more.
+    Anything else fails the test, so a new construct cannot be waved through."""
+
+    def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
+        self.template = template
+        unknown = set(overrides or {}) - set(template["Parameters"])
+        assert not unknown, f"unknown parameters {unknown}"
+        defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+        self.parameters = defaults | (overrides or {})
+
+    def condition(self, name: str) -> bool:
+        value = self.evaluate(self.template["Conditions"][name])
+        assert isinstance(value, bool), f"condition {name} is not a boolean"
+        return value
+
+    def exists(self, logical_id: str) -> bool:
+        resource = self.template["Resources"][logical_id]
+        return "Condition" not in resource or self.condition(resource["Condition"])
+
+    def ref(self, name: str) -> str:
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        assert name in self.template["Resources"], f"Ref to unknown {name}"
+        assert self.exists(name), f"Ref to {name}, which this stack does not create"
+        assert name in STAND_IN_IDS, f"no stand-in id for {name}; add one to STAND_IN_IDS"
+        return STAND_IN_IDS[name]
+
+    def sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1):  # ${!Literal} stands for ${Literal}
+                return "${" + match.group(2) + "}"
+            name = match.group(2)
+            assert "." not in name, f"Fn::Sub attribute {name} is not supported here"
+            return str(self.evaluate(variables[name])) if name in variables else self.ref(name)
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+    def evaluate(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.evaluate(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        assert len(value) == 1, f"not an intrinsic function: {value!r}"
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return self.evaluate(when_true if self.condition(name) else when_false)
+        if function == "Fn::Equals":
+            left, right = self.evaluate(argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not self.evaluate(argument[0])
+        if function == "Fn::And":
+            return all(self.evaluate(argument))
+        if function == "Fn::Or":
+            return any(self.evaluate(argument))
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            return self.sub(text, variables)
+        pytest.fail(f"the test cannot evaluate {function}; teach Stack.evaluate()")
+
+    def broken_rules(self) -> list[str]:
+        """The AssertDescriptions of the template's Rules this stack would fail."""
+        broken = []
+        for rule in self.template.get("Rules", {}).values():
+            if "RuleCondition" in rule and not self.evaluate(rule["RuleCondition"]):
+                continue
+            broken += [a["AssertDescription"] for a in rule["Assertions"] if not self.evaluate(a["Assert"])]
+        return broken
+
+    def function_environment(self) -> dict[str, str]:
+        variables = self.template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+        return {name: str(self.evaluate(value)) for name, value in variables.items()}
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            name: str(self.evaluate(output["Value"]))
+            for name, output in self.template["Outputs"].items()
+            if "Condition" not in output or self.condition(output["Condition"])
+        }
+
+
+def cognito_domain(stack: Stack) -> str:
+    return str(stack.evaluate(stack.template["Resources"]["UserPoolDomain"]["Properties"]["Domain"]))
+
+
 # --- the template and its configuration -------------------------------------------
 
 
@@ -170,12 +292,227 @@ def test_samconfig_has_dev_and_prod_with_known_parameters() -> None:
         assert overrides["Stage"] == stage
         assert {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(overrides)
         assert set(overrides) <= parameters, f"[{name}] overrides unknown parameters"
+        assert Stack(load_template(), overrides).broken_rules() == [], name
     assert len(stacks) == 2, "dev and prod must be different stacks"
 
 
 @pytest.mark.parametrize("config_env", ["default", "prod"])
 def test_sam_validate_lint(config_env: str) -> None:
     run([str(SAM), "validate", "--lint", "--template", str(TEMPLATE), "--config-env", config_env])
+
+
+# --- auth: the stack's own Cognito user pool, or an external issuer -------------------
+
+COGNITO = "AWS::Cognito::"
+
+
+def cognito_resources(template: dict[str, Any], kind: str = "") -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"].startswith(COGNITO + kind)}
+
+
+def test_cognito_resources_exist_only_without_an_external_issuer() -> None:
+    template = load_template()
+    assert template["Conditions"]["CreateUserPool"] == {"Fn::Equals": [{"Ref": "AuthIssuer"}, ""]}
+    assert template["Parameters"]["AuthIssuer"]["Default"] == ""
+    resources = cognito_resources(template)
+    assert sorted(r["Type"].removeprefix(COGNITO) for r in resources.values()) == [
+        "UserPool",
+        "UserPoolClient",
+        "UserPoolClient",
+        "UserPoolDomain",
+        "UserPoolResourceServer",
+    ]
+    for logical_id, resource in resources.items():
+        assert resource.get("Condition") == "CreateUserPool", logical_id
+
+    own, external = Stack(template), Stack(template, EXTERNAL_AUTH)
+    assert all(own.exists(logical_id) for logical_id in resources)
+    assert not any(external.exists(logical_id) for logical_id in resources)
+    # The app and its API exist in both modes.
+    for stack in (own, external):
+        assert stack.exists("ApiFunction")
+        assert stack.exists("HttpApi")
+
+
+def test_rules_allow_either_mode_and_refuse_half_configurations() -> None:
+    template = load_template()
+    assert Stack(template).broken_rules() == []
+    assert Stack(template, EXTERNAL_AUTH).broken_rules() == []
+    assert Stack(template, EXTERNAL_AUTH | {"AuthScopePrefix": "api://orders/"}).broken_rules() == []
+    # An external issuer without an audience: the app would refuse to start.
+    assert Stack(template, {"AuthIssuer": "https://issuer.example.test"}).broken_rules()
+    # External-only settings next to the stack's own pool would be silently ignored.
+    assert Stack(template, {"AuthAudience": "abc"}).broken_rules()
+    assert Stack(template, {"AuthScopePrefix": "x/"}).broken_rules()
+
+
+def test_resource_server_has_exactly_the_four_scopes() -> None:
+    template = load_template()
+    (server,) = cognito_resources(template, "UserPoolResourceServer").values()
+    props = server["Properties"]
+    assert props["UserPoolId"] == {"Ref": "UserPool"}
+    assert props["Identifier"] == RESOURCE_SERVER_ID
+    names = [scope["ScopeName"] for scope in props["Scopes"]]
+    assert sorted(names) == sorted(API_SCOPES)
+    assert all(scope["ScopeDescription"] for scope in props["Scopes"])
+
+
+def test_app_clients_split_machine_and_web_flows() -> None:
+    """Cognito does not allow client_credentials on the same app client as the code
+    (or implicit) grant, so there are two clients: a confidential one for services
+    and a public one for people."""
+    template = load_template()
+    clients = cognito_resources(template, "UserPoolClient")
+    assert set(clients) == {"MachineClient", "WebClient"}
+    for logical_id, client in clients.items():
+        props = client["Properties"]
+        assert props["UserPoolId"] == {"Ref": "UserPool"}
+        assert props["AllowedOAuthFlowsUserPoolClient"] is True
+        flows = set(props["AllowedOAuthFlows"])
+        assert not ("client_credentials" in flows and flows & {"code", "implicit"}), logical_id
+        assert "implicit" not in flows, logical_id
+        # Custom scopes must exist when the client is created, and be the API's own.
+        assert client["DependsOn"] in ("ApiResourceServer", ["ApiResourceServer"]), logical_id
+        custom = {s for s in props["AllowedOAuthScopes"] if "/" in s}
+        assert {s.split("/", 1)[0] for s in custom} == {RESOURCE_SERVER_ID}, logical_id
+        assert {s.split("/", 1)[1] for s in custom} <= API_SCOPES, logical_id
+
+    machine = clients["MachineClient"]["Properties"]
+    assert machine["AllowedOAuthFlows"] == ["client_credentials"]
+    assert machine["GenerateSecret"] is True
+    assert set(machine["AllowedOAuthScopes"]) == {f"{RESOURCE_SERVER_ID}/{s}" for s in API_SCOPES}
+
+    web = clients["WebClient"]["Properties"]
+    assert web["AllowedOAuthFlows"] == ["code"]
+    assert web["GenerateSecret"] is False
+    assert web["CallbackURLs"] == [{"Ref": "AuthCallbackUrl"}]
+    assert template["Parameters"]["AuthCallbackUrl"]["Default"] == "http://localhost:3000/callback"
+    web_scopes = {s.split("/", 1)[1] for s in web["AllowedOAuthScopes"] if "/" in s}
+    assert web_scopes == {"orders:read", "orders:write"}, "staff scopes only through the machine client"
+    assert "openid" in web["AllowedOAuthScopes"]
+
+
+def test_user_pool_domain_is_a_valid_unique_prefix() -> None:
+    template = load_template()
+    domain_pattern = re.compile(template["Parameters"]["AuthDomainPrefix"]["AllowedPattern"])
+    derived = cognito_domain(Stack(template))
+    assert derived == "serverless-api-dev-123456789012"
+    assert domain_pattern.fullmatch(derived)
+    assert not re.search("aws|amazon|cognito", derived), "reserved words in a Cognito domain prefix"
+    assert cognito_domain(Stack(template, {"AuthDomainPrefix": "orders-auth"})) == "orders-auth"
+    for bad in ("Orders", "-orders", "orders-", "a" * 64, "orders.auth"):
+        assert not domain_pattern.fullmatch(bad), bad
+
+
+def test_function_environment_wires_issuer_audience_and_scope_prefix() -> None:
+    template = load_template()
+    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    for name, parameter in [
+        ("APP_AUTH_ISSUER", "AuthIssuer"),
+        ("APP_AUTH_AUDIENCE", "AuthAudience"),
+        ("APP_AUTH_SCOPE_PREFIX", "AuthScopePrefix"),
+    ]:
+        condition, _, external = variables[name]["Fn::If"]
+        assert condition == "CreateUserPool", name
+        assert external == {"Ref": parameter}, name
+    assert variables["APP_AUTH_TOKEN_USE"] == "access"
+    # The app derives the JWKS from the issuer; a key file never applies in the cloud.
+    assert "APP_AUTH_JWKS_URL" not in variables
+    assert "APP_AUTH_JWKS_FILE" not in variables
+
+    own = Stack(template).function_environment()
+    assert own["APP_AUTH_ISSUER"] == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Te5tPoo1"
+    # Cognito access tokens have no aud: the app matches client_id against both clients.
+    assert own["APP_AUTH_AUDIENCE"].split(",") == [STAND_IN_IDS["MachineClient"], STAND_IN_IDS["WebClient"]]
+    assert own["APP_AUTH_SCOPE_PREFIX"] == f"{RESOURCE_SERVER_ID}/"
+    assert own["APP_AUTH_TOKEN_USE"] == "access"
+
+    external = Stack(template, EXTERNAL_AUTH | {"AuthScopePrefix": "api://orders/"}).function_environment()
+    assert external["APP_AUTH_ISSUER"] == EXTERNAL_AUTH["AuthIssuer"]
+    assert external["APP_AUTH_AUDIENCE"] == EXTERNAL_AUTH["AuthAudience"]
+    assert external["APP_AUTH_SCOPE_PREFIX"] == "api://orders/"
+
+
+def test_api_has_no_gateway_cors_and_no_gateway_authorizer() -> None:
+    """The app answers CORS and verifies tokens; API Gateway does neither."""
+    template = load_template()
+    api = template["Resources"]["HttpApi"]["Properties"]
+    assert "CorsConfiguration" not in api
+    assert "Auth" not in api
+    for event in template["Resources"]["ApiFunction"]["Properties"]["Events"].values():
+        assert "Auth" not in event["Properties"]
+
+
+def test_outputs_tell_how_to_get_a_token_in_both_modes() -> None:
+    template = load_template()
+    outputs = template["Outputs"]
+    everywhere = {
+        "ApiUrl",
+        "DocsUrl",
+        "FunctionName",
+        "AuthIssuer",
+        "AuthAudience",
+        "AuthScopes",
+        "AuthTokenEndpoint",
+    }
+    cognito_only = {
+        "UserPoolId",
+        "MachineClientId",
+        "WebClientId",
+        "AuthAuthorizeEndpoint",
+        "AuthClientSecretCommand",
+        "AuthTokenCurlExample",
+    }
+    assert everywhere | cognito_only <= set(outputs)
+    for name in everywhere:
+        assert "Condition" not in outputs[name], name
+    for name in cognito_only:
+        assert outputs[name]["Condition"] == "CreateUserPool", name
+    for name, output in outputs.items():
+        assert output.get("Description"), name
+    # Outputs (and environment variables) are readable by whoever can describe the
+    # stack or the function: the template never reads the client secret at all.
+    text = json.dumps(template)
+    assert not re.search(r'"Fn::GetAtt": \["\w+", "ClientSecret"\]|\.ClientSecret\}', text)
+
+    own = Stack(template)
+    values = own.outputs()
+    machine, web, pool = STAND_IN_IDS["MachineClient"], STAND_IN_IDS["WebClient"], STAND_IN_IDS["UserPool"]
+    env = own.function_environment()
+    assert values["ApiUrl"] == "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"
+    assert values["AuthIssuer"] == env["APP_AUTH_ISSUER"]
+    assert values["AuthAudience"] == env["APP_AUTH_AUDIENCE"]
+    assert set(values["AuthScopes"].split()) == {f"{RESOURCE_SERVER_ID}/{s}" for s in API_SCOPES}
+    base = f"https://{cognito_domain(own)}.auth.us-east-1.amazoncognito.com/oauth2"
+    assert values["AuthTokenEndpoint"] == f"{base}/token"
+    assert values["AuthAuthorizeEndpoint"] == f"{base}/authorize"
+    assert (values["UserPoolId"], values["MachineClientId"], values["WebClientId"]) == (pool, machine, web)
+    secret_command = values["AuthClientSecretCommand"].split()
+    assert secret_command[:3] == ["aws", "cognito-idp", "describe-user-pool-client"]
+    for flag, value in [
+        ("--user-pool-id", pool),
+        ("--client-id", machine),
+        ("--query", "UserPoolClient.ClientSecret"),
+        ("--region", "us-east-1"),
+    ]:
+        assert secret_command[secret_command.index(flag) + 1] == value, flag
+    curl = values["AuthTokenCurlExample"]
+    assert curl.startswith("curl ")
+    assert f'-u "{machine}:$CLIENT_SECRET"' in curl
+    assert "grant_type=client_credentials" in curl
+    assert curl.endswith(f" {base}/token")
+    requested = re.search(r'"scope=([^"]*)"', curl)
+    assert requested
+    assert set(requested.group(1).split()) <= {f"{RESOURCE_SERVER_ID}/{s}" for s in API_SCOPES}
+
+    # With an external issuer the outputs resolve without any Cognito resource
+    # (Stack.ref fails on a Ref to a resource that is not created).
+    external = Stack(template, EXTERNAL_AUTH).outputs()
+    assert not cognito_only & set(external)
+    assert external["AuthIssuer"] == EXTERNAL_AUTH["AuthIssuer"]
+    assert external["AuthAudience"] == EXTERNAL_AUTH["AuthAudience"]
+    assert EXTERNAL_AUTH["AuthIssuer"] in external["AuthTokenEndpoint"]
+    assert "amazoncognito" not in json.dumps(external)
 
 
 # --- the build -------------------------------------------------------------------
@@ -358,20 +695,9 @@ def task_root(sam_build: Callable[[str], Path], tmp_path_factory: pytest.TempPat
 
 
 def function_environment(build_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
-    """The function's environment as the template sets it, parameters at their
-    defaults (or the given overrides)."""
-    template = yaml.safe_load((build_dir / "template.yaml").read_text())
-    values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()} | overrides
-    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
-    env = {}
-    for name, value in variables.items():
-        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in values:
-            env[name] = values[value["Ref"]]
-        elif isinstance(value, str | int | float | bool):
-            env[name] = str(value)
-        else:
-            pytest.fail(f"the test cannot resolve {name}: {value!r}; teach function_environment()")
-    return env
+    """The function's environment as the built template sets it, parameters at their
+    defaults (or the given overrides), resources at their stand-in ids."""
+    return Stack(yaml.safe_load((build_dir / "template.yaml").read_text()), overrides).function_environment()
 
 
 def http_api_event(stage: str, path: str) -> dict[str, Any]:
@@ -408,11 +734,17 @@ def http_api_event(stage: str, path: str) -> dict[str, Any]:
     return event
 
 
-@pytest.mark.parametrize(("stage", "path"), [("dev", "/hello"), ("$default", "/hello")])
+@pytest.mark.parametrize(
+    ("stage", "path", "auth"),
+    [("dev", "/hello", "cognito"), ("dev", "/hello", "external"), ("$default", "/hello", "cognito")],
+)
 def test_deployed_artifact_answers_hello_in_a_bare_python313(
-    sam_build: Callable[[str], Path], task_root: Path, tmp_path: Path, stage: str, path: str
+    sam_build: Callable[[str], Path], task_root: Path, tmp_path: Path, stage: str, path: str, auth: str
 ) -> None:
+    """The app starts with the environment of either auth mode (its settings are
+    checked at start-up) and answers the public /hello."""
     build_dir = sam_build("x86_64")
+    auth_parameters = EXTERNAL_AUTH if auth == "external" else {}
     env = {
         "PATH": f"{PY313.parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
         "LANG": "C.UTF-8",
@@ -423,7 +755,7 @@ def test_deployed_artifact_answers_hello_in_a_bare_python313(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        **function_environment(build_dir, {"Stage": "dev", **REQUIRED_PARAMETERS}),
+        **function_environment(build_dir, {"Stage": "dev", **auth_parameters}),
     }
     before = sorted(str(p.relative_to(task_root)) for p in task_root.rglob("*"))
     out = tmp_path / "result.json"
