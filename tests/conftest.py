@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +13,9 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.settings import Settings, get_settings
+from app.store import blocking
+from app.store.base import Store
+from app.store.factory import build_store
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +27,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    blocking.run_inline(False)  # a Lambda adapter test may have switched it on
 
 
 @pytest.fixture
@@ -32,3 +38,64 @@ def make_app() -> Callable[..., FastAPI]:
         return create_app(Settings(**overrides))  # type: ignore[arg-type]
 
     return build
+
+
+# -- storage backends ---------------------------------------------------------
+# The same contract tests run against both backends: SQLite in a temp
+# directory, and DynamoDB against a real DynamoDB-compatible server (moto's
+# threaded server) that the tests start on loopback, unless
+# APP_TEST_DYNAMODB_ENDPOINT_URL names one already running (DynamoDB Local).
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def dynamodb_url() -> Iterator[str]:
+    external = os.environ.get("APP_TEST_DYNAMODB_ENDPOINT_URL")
+    if external:
+        yield external
+        return
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in FAKE_AWS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """APP_* settings for one backend, each test with its own file or table."""
+    if request.param == "sqlite":
+        return {"APP_STORE": "sqlite", "APP_SQLITE_PATH": str(tmp_path / "store.db")}
+    url = request.getfixturevalue("dynamodb_url")
+    request.getfixturevalue("fake_aws")
+    return {
+        "APP_STORE": "dynamodb",
+        "APP_DYNAMODB_TABLE": f"test-{uuid.uuid4().hex[:12]}",
+        "APP_DYNAMODB_ENDPOINT_URL": url,
+    }
+
+
+@pytest.fixture
+def store(backend_settings: dict[str, str]) -> Iterator[Store]:
+    settings = Settings(**{k.removeprefix("APP_").lower(): v for k, v in backend_settings.items()})  # type: ignore[arg-type]
+    store = build_store(settings)
+    yield store
+    store.close()

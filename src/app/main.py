@@ -23,7 +23,13 @@ from app.http import problems
 from app.http.context import RequestContextMiddleware
 from app.http.limits import BodyLimitMiddleware
 from app.http.logs import configure_logging
+from app.menu.router import router as menu_router
+from app.menu.service import MenuService
+from app.orders.router import router as orders_router
 from app.settings import Settings, get_settings
+from app.store import blocking
+from app.store.base import Store
+from app.store.factory import build_store
 from app.system.router import router as system_router
 
 
@@ -40,12 +46,24 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     )
 
 
-def create_app(settings: Settings, *, verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, verifier: TokenVerifier | None = None, store: Store | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Per-container resources (store clients, key caches) start here.
+        # Per-container resources start here, once: on Lambda at the first
+        # invocation (see aws_lambda.adapter), under uvicorn at start-up.
         app.state.startups += 1
+        if app.state.store is None:
+            app.state.store = await blocking.run(build_store, settings)
+        app.state.menu = MenuService(app.state.store)
+
+        async def store_answers() -> bool:
+            return await blocking.run(app.state.store.ping)
+
+        app.state.health_checks["store"] = store_answers
         yield
+        app.state.store.close()
 
     docs = settings.docs_enabled
     app = FastAPI(
@@ -70,9 +88,12 @@ def create_app(settings: Settings, *, verifier: TokenVerifier | None = None) -> 
     app.state.settings = settings
     app.state.startups = 0
     app.state.health_checks = {}
+    app.state.store = store
     problems.install(app)
     app.include_router(system_router)
     app.include_router(auth_router)
+    app.include_router(menu_router)
+    app.include_router(orders_router)
     return app
 
 

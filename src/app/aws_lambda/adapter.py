@@ -22,6 +22,7 @@ from mangum.types import ASGI
 
 from app.aws_lambda.stage import StageMiddleware
 from app.http.problems import PROBLEM_JSON, problem_body
+from app.store import blocking
 
 log = logging.getLogger("app.lambda")
 
@@ -46,6 +47,8 @@ class LambdaAdapter:
         if self.started:
             return
         asyncio.set_event_loop(self.loop)
+        # One request per container at a time: blocking store calls run inline.
+        blocking.run_inline()
         cycle = LifespanCycle(self.app, "on")
         cycle.__enter__()
         if cycle.exception is not None:

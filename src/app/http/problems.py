@@ -7,6 +7,7 @@ FastAPI's own HTTP and validation errors, into ``application/problem+json``.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -15,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+from app.store.base import StoreUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 # Problem types are URNs on purpose: RFC 9457 lets clients compare them, but no
@@ -144,8 +147,20 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_store_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreUnavailable)
+    logging.getLogger("app.store").warning("store unavailable: %s", exc)
+    return problem_response(
+        503,
+        "The data store is not answering right now; retry shortly.",
+        type_slug="store-unavailable",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Route every error FastAPI produces through problem+json."""
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

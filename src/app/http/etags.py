@@ -1,0 +1,55 @@
+"""Entity tags and conditional requests (RFC 9110 section 13)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from app.http.problems import Problem
+
+_ETAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e]*)"\s*')
+
+
+class BadPrecondition(Problem):
+    status = 400
+    type_slug = "bad-precondition"
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def parse_etags(header: str) -> list[tuple[bool, str]] | None:
+    """``[(weak, opaque), ...]``, ``None`` for ``*``; BadPrecondition if malformed."""
+    if header.strip() == "*":
+        return None
+    tags = []
+    for part in header.split(","):
+        match = _ETAG.fullmatch(part)
+        if not match:
+            raise BadPrecondition('Entity tags look like "v3" (quotes included).')
+        tags.append((match.group(1) is not None, match.group(2)))
+    return tags
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """True when If-None-Match matches ``etag`` (weak comparison): answer 304."""
+    if header is None:
+        return False
+    try:
+        tags = parse_etags(header)
+    except BadPrecondition:
+        return False
+    if tags is None:
+        return True
+    opaque = etag.strip('"')
+    return any(tag == opaque for _, tag in tags)
+
+
+def if_match(header: str, etag: str) -> bool:
+    """True when If-Match matches ``etag`` (strong comparison: weak tags never match)."""
+    tags = parse_etags(header)
+    if tags is None:
+        return True
+    opaque = etag.strip('"')
+    return any(not weak and tag == opaque for weak, tag in tags)

@@ -1,0 +1,1 @@
+"""Customers' orders: placed idempotently, read by their owner, moved through a small state machine."""

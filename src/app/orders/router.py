@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from app.auth.dependencies import OrdersReader, OrdersWriter
+from app.http.etags import none_match
+from app.http.problems import Problem
+from app.orders import service
+from app.orders.schemas import (
+    OrderId,
+    OrderIn,
+    OrderOut,
+    OrderPageOut,
+    StatusChange,
+    order_dict,
+    order_etag,
+    order_json,
+)
+from app.store.base import Store
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+# Orders are private: a browser may keep them but must revalidate each time.
+PRIVATE_CACHE = "private, no-cache"
+_PRINTABLE = frozenset(range(0x20, 0x7F))
+
+
+class BadIdempotencyKey(Problem):
+    status = 400
+    type_slug = "bad-idempotency-key"
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def _order_response(body: str, status: int, order_id: str, version: int, root: str) -> Response:
+    headers = {"ETag": order_etag(version), "Cache-Control": PRIVATE_CACHE}
+    if status == 201:
+        headers["Location"] = f"{root}/orders/{order_id}"
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "",
+    response_model=OrderOut,
+    status_code=201,
+    summary="Place an order",
+    description="Prices come from the menu. Send an `Idempotency-Key` to make retries safe: "
+    "a retry with the same key and body returns the first result with `Idempotent-Replayed: true`.",
+    responses={
+        201: {
+            "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}
+        },
+        409: {"description": "A request with this Idempotency-Key is in progress"},
+        422: {"description": "Invalid body, unknown or unavailable items, or a reused Idempotency-Key"},
+    },
+)
+async def place_order(
+    body: OrderIn,
+    store: StoreDep,
+    principal: OrdersWriter,
+    request: Request,
+    idempotency_key: Annotated[
+        str | None, Header(description="1-255 printable characters, unique per intended order.")
+    ] = None,
+) -> Response:
+    if idempotency_key is not None and not (
+        1 <= len(idempotency_key) <= 255 and all(ord(c) in _PRINTABLE for c in idempotency_key)
+    ):
+        raise BadIdempotencyKey("Idempotency-Key must be 1-255 printable ASCII characters.")
+    stored, replayed = await service.place_order(store, principal, body, idempotency_key)
+    order = json.loads(stored.body)
+    response = _order_response(
+        stored.body, stored.status, order["id"], order["version"], request.scope.get("root_path", "")
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.get("", response_model=OrderPageOut, summary="Your orders, newest first")
+async def list_orders(
+    store: StoreDep,
+    principal: OrdersReader,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
+) -> Response:
+    page = await service.list_orders(store, principal, limit, cursor)
+    body = {
+        "items": [order_dict(order) for order in page.items],
+        "next_cursor": service.encode_cursor(page.next_after) if page.next_after else None,
+    }
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        media_type="application/json",
+        headers={"Cache-Control": PRIVATE_CACHE},
+    )
+
+
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="One of your orders (any order with orders:admin)",
+    responses={304: {"description": "Not modified"}, 404: {"description": "No such order of yours"}},
+)
+async def get_order(
+    order_id: OrderId,
+    store: StoreDep,
+    principal: OrdersReader,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    order = await service.get_visible_order(store, principal, order_id)
+    etag = order_etag(order.version)
+    if none_match(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": PRIVATE_CACHE})
+    return _order_response(order_json(order), 200, order.id, order.version, "")
+
+
+@router.patch(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="Change an order's status",
+    description="The owner may cancel a placed order; `orders:admin` moves placed -> preparing -> ready "
+    "-> served. Send the order's ETag in `If-Match`.",
+    responses={
+        403: {"description": "Only staff may make this move"},
+        404: {"description": "No such order of yours"},
+        409: {"description": "The state machine does not allow this move"},
+        412: {"description": "If-Match does not match the current version"},
+        428: {"description": "If-Match missing"},
+    },
+)
+async def patch_order(
+    order_id: OrderId,
+    body: StatusChange,
+    store: StoreDep,
+    principal: OrdersWriter,
+    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "v1".')] = None,
+) -> Response:
+    order = await service.change_status(store, principal, order_id, body.status, if_match)
+    return _order_response(order_json(order), 200, order.id, order.version, "")
