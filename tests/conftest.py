@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from app.settings import Settings, get_settings
 from app.store import blocking
 from app.store.base import Store
 from app.store.factory import build_store
+from tests.dynamo_server import serve
 
 
 @pytest.fixture(autouse=True)
@@ -56,19 +56,8 @@ FAKE_AWS = {
 
 @pytest.fixture(scope="session")
 def dynamodb_url() -> Iterator[str]:
-    external = os.environ.get("APP_TEST_DYNAMODB_ENDPOINT_URL")
-    if external:
-        yield external
-        return
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from app.settings import Settings
-from app.store.base import Store
+from app.store.base import Store, StoreUnavailable
+
+log = logging.getLogger("app.store")
 
 
 def build_store(settings: Settings) -> Store:
@@ -15,7 +19,12 @@ def build_store(settings: Settings) -> Store:
         if settings.dynamodb_endpoint_url:
             # A local DynamoDB-compatible server: create the table on start. In
             # the cloud the template creates it, and the function may not.
-            store.ensure_table()
+            try:
+                store.ensure_table()
+            except StoreUnavailable as error:
+                # Not fatal: requests answer 503 and /health reports the store
+                # failing until the endpoint answers (then restart to create it).
+                log.error("could not create the DynamoDB table at start-up: %s", error)
         return store
     from app.store.sqlite import SqliteStore
 
