@@ -7,12 +7,19 @@ The auth wiring (the stack's own Cognito user pool, or an external issuer) is
 checked by evaluating the template's conditions, rules and substitutions for
 both modes with stand-in ids for the resources CloudFormation would create.
 
+The DynamoDB table is checked against the store module itself: its key schema,
+index and TTL attribute are the module's constants, and the function's IAM policy
+grants exactly the DynamoDB actions the module's cloud code path calls (read from
+its syntax tree), in the template and in what the SAM transform makes of it.
+
 No Docker here, so no `sam local invoke`; the fresh interpreter stands in for it.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import importlib.metadata
 import json
 import os
 import re
@@ -21,11 +28,15 @@ import subprocess
 import tomllib
 import zipfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+
+from app.store import dynamodb as store_module
 
 pytestmark = pytest.mark.deploy
 
@@ -131,13 +142,17 @@ STAND_IN_IDS = {
     "UserPool": "us-east-1_Te5tPoo1",
     "MachineClient": "1machineclient0000000000a",
     "WebClient": "2webclient000000000000000b",
+    "DataTable": "serverless-api-dev-DataTable-1A2B3C4D5E6F",
 }
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{STAND_IN_IDS['DataTable']}"
+STAND_IN_ATTRIBUTES = {("DataTable", "Arn"): TABLE_ARN}
 _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
 class Stack:
     """The template as CloudFormation would evaluate it for the given parameters:
-    conditions, rules, Ref, Fn::If, Fn::Sub and the condition functions, no more.
+    conditions, rules, Ref, Fn::GetAtt, Fn::If, Fn::Sub and the condition functions,
+    no more.
     Anything else fails the test, so a new construct cannot be waved through."""
 
     def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
@@ -166,13 +181,22 @@ class Stack:
         assert name in STAND_IN_IDS, f"no stand-in id for {name}; add one to STAND_IN_IDS"
         return STAND_IN_IDS[name]
 
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        assert self.exists(logical_id), f"GetAtt of {logical_id}, which this stack does not create"
+        key = (logical_id, attribute)
+        assert key in STAND_IN_ATTRIBUTES, f"no stand-in for {logical_id}.{attribute}; add one"
+        return STAND_IN_ATTRIBUTES[key]
+
     def sub(self, text: str, variables: dict[str, Any]) -> str:
         def replace(match: re.Match[str]) -> str:
             if match.group(1):  # ${!Literal} stands for ${Literal}
                 return "${" + match.group(2) + "}"
             name = match.group(2)
-            assert "." not in name, f"Fn::Sub attribute {name} is not supported here"
-            return str(self.evaluate(variables[name])) if name in variables else self.ref(name)
+            if name in variables:
+                return str(self.evaluate(variables[name]))
+            if "." in name:
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
 
         return _SUB_VARIABLE.sub(replace, text)
 
@@ -187,6 +211,9 @@ class Stack:
             return self.ref(argument)
         if function == "Condition":
             return self.condition(argument)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument
+            return self.get_att(logical_id, attribute)
         if function == "Fn::If":
             name, when_true, when_false = argument
             return self.evaluate(when_true if self.condition(name) else when_false)
@@ -515,6 +542,259 @@ def test_outputs_tell_how_to_get_a_token_in_both_modes() -> None:
     assert "amazoncognito" not in json.dumps(external)
 
 
+# --- data: the table, and the function's access to it ---------------------------------
+
+STORE_MODULE = ROOT / "src" / "app" / "store" / "dynamodb.py"
+# The store's table set-up (CreateTable, DescribeTable, the TTL calls): it runs only
+# against a local DynamoDB-compatible endpoint, where no IAM applies.
+LOCAL_SETUP = "ensure_table"
+# Client methods that send no request.
+NO_REQUEST = {"close"}
+# TransactWriteItems has no IAM action: each part needs its single-item action.
+TRANSACT_WRITE_PARTS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+BASIC_EXECUTION_ROLE = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def _is_store_client(node: ast.AST) -> TypeGuard[ast.Attribute]:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "_client"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    )
+
+
+def store_client_calls() -> list[tuple[str, str, ast.Call]]:
+    """(client method, enclosing function, call) for every `self._client.<method>(...)`
+    in the store module. Any other use of the client (an alias, passing it on) fails:
+    its calls could not be seen here."""
+    tree = ast.parse(STORE_MODULE.read_text())
+    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    calls = []
+    for node in ast.walk(tree):
+        if not _is_store_client(node):
+            continue
+        parent = parents[node]
+        function = parent
+        while not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            function = parents[function]
+        assigned = (isinstance(parent, ast.Assign) and node in parent.targets) or (
+            isinstance(parent, ast.AnnAssign) and node is parent.target
+        )
+        if assigned and function.name == "__init__":
+            continue  # self._client = client
+        call = parents.get(parent)
+        if not (isinstance(parent, ast.Attribute) and isinstance(call, ast.Call) and call.func is parent):
+            pytest.fail(
+                f"{STORE_MODULE.name}:{node.lineno}: self._client used other than as "
+                f"self._client.<method>(...); this test cannot see what it calls"
+            )
+        calls.append((parent.attr, function.name, call))
+    return calls
+
+
+def transact_write_actions(call: ast.Call) -> set[str]:
+    (items,) = [k.value for k in call.keywords if k.arg == "TransactItems"]
+    assert isinstance(items, ast.List), f"line {call.lineno}: TransactItems is not a literal list"
+    actions = set()
+    for item in items.elts:
+        assert isinstance(item, ast.Dict), f"line {call.lineno}: a TransactItems entry is not a literal dict"
+        for key in item.keys:
+            assert isinstance(key, ast.Constant), f"line {call.lineno}: a TransactItems key is not literal"
+            assert key.value in TRANSACT_WRITE_PARTS, f"line {call.lineno}: unknown part {key.value!r}"
+            actions.add(TRANSACT_WRITE_PARTS[key.value])
+    return actions
+
+
+def cloud_dynamodb_actions() -> set[str]:
+    """The IAM actions of every client call outside the local-only table set-up:
+    get_item -> dynamodb:GetItem, and a transaction -> the actions of its parts."""
+    actions = set()
+    for method, function, call in store_client_calls():
+        if function == LOCAL_SETUP or method in NO_REQUEST:
+            continue
+        if method == "transact_write_items":
+            actions |= transact_write_actions(call)
+        elif method in {"transact_get_items", "execute_transaction", "get_waiter", "get_paginator"}:
+            pytest.fail(f"line {call.lineno}: map {method} to its IAM actions in this test")
+        else:
+            actions.add("dynamodb:" + "".join(part.capitalize() for part in method.split("_")))
+    return actions
+
+
+def data_table(template: dict[str, Any]) -> dict[str, Any]:
+    tables = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"}
+    assert list(tables) == ["DataTable"]
+    return tables["DataTable"]
+
+
+def function_policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = template["Resources"]["ApiFunction"]["Properties"]["Policies"]
+    assert all(isinstance(policy, dict) and "Statement" in policy for policy in policies), (
+        "only inline policy documents: a named policy or a SAM policy template grants more than it says"
+    )
+    return [statement for policy in policies for statement in policy["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_table_is_the_store_modules_table() -> None:
+    """Keys, index, billing and TTL come from the module's own constants (the ones
+    its ensure_table creates locally), so template and code cannot drift apart."""
+    table = data_table(load_template())
+    props = table["Properties"]
+    assert props["KeySchema"] == store_module.KEY_SCHEMA
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(
+        store_module.ATTRIBUTE_DEFINITIONS, key=str
+    )
+    assert props["GlobalSecondaryIndexes"] == store_module.GLOBAL_SECONDARY_INDEXES
+    assert props["BillingMode"] == store_module.BILLING_MODE == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in props
+    assert "LocalSecondaryIndexes" not in props
+    assert props["TimeToLiveSpecification"] == {"AttributeName": store_module.TTL_ATTRIBUTE, "Enabled": True}
+    assert store_module.TTL_ATTRIBUTE == "expires_at"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    # A fixed name would make CloudFormation unable to replace the table.
+    assert "TableName" not in props
+    # CloudFormation refuses attribute definitions that no key uses.
+    key_attributes = {k["AttributeName"] for k in props["KeySchema"]} | {
+        k["AttributeName"] for index in props["GlobalSecondaryIndexes"] for k in index["KeySchema"]
+    }
+    assert {a["AttributeName"] for a in props["AttributeDefinitions"]} == key_attributes
+
+
+def test_table_survives_stack_deletion_and_is_protected_in_prod() -> None:
+    template = load_template()
+    table = data_table(template)
+    # Literals, in every stage (template.yaml says why not Fn::If).
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    protection = table["Properties"]["DeletionProtectionEnabled"]
+    config = tomllib.loads(SAMCONFIG.read_text())
+    for name, expected in (("default", False), ("prod", True)):
+        stack = Stack(template, parameter_overrides(config[name]))
+        assert stack.evaluate(protection) is expected, name
+    assert Stack(template).evaluate(protection) is False  # the template's default stage is dev
+
+
+def test_function_reaches_the_table_through_its_environment() -> None:
+    template = load_template()
+    env = Stack(template).function_environment()
+    assert env["APP_STORE"] == "dynamodb"
+    assert env["APP_DYNAMODB_TABLE"] == STAND_IN_IDS["DataTable"]
+    # In the cloud: the regional endpoint, and the app never creates the table.
+    assert "APP_DYNAMODB_ENDPOINT_URL" not in env
+    assert "APP_SQLITE_PATH" not in env
+    # The same in both auth modes.
+    assert (
+        Stack(template, EXTERNAL_AUTH).function_environment()["APP_DYNAMODB_TABLE"]
+        == env["APP_DYNAMODB_TABLE"]
+    )
+    outputs = Stack(template).outputs()
+    assert outputs["TableName"] == env["APP_DYNAMODB_TABLE"]
+
+
+def test_the_table_is_set_up_by_the_app_only_against_a_local_endpoint() -> None:
+    """What the IAM policy leaves out (CreateTable, DescribeTable, UpdateTimeToLive)
+    runs only in ensure_table, and the app calls ensure_table only with an endpoint
+    URL, which the template never sets."""
+    local = {method for method, function, _ in store_client_calls() if function == LOCAL_SETUP}
+    assert "create_table" in local
+    for path in (ROOT / "src" / "app").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == LOCAL_SETUP
+            ):
+                continue
+            guards = []
+            ancestor = parents.get(node)
+            while ancestor is not None:
+                if isinstance(ancestor, ast.If):
+                    guards.append(ast.unparse(ancestor.test))
+                ancestor = parents.get(ancestor)
+            assert any("endpoint_url" in guard for guard in guards), (
+                f"{path.relative_to(ROOT)}:{node.lineno}: {LOCAL_SETUP}() outside an endpoint-URL branch"
+            )
+
+
+def test_function_may_call_exactly_what_the_store_calls() -> None:
+    expected = cloud_dynamodb_actions()
+    # The derivation found the store's calls (a broken walk would find nothing).
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"} <= expected
+    template = load_template()
+    props = template["Resources"]["ApiFunction"]["Properties"]
+    statements = function_policy_statements(template)
+    stack = Stack(template)
+    indexes = [index["IndexName"] for index in store_module.GLOBAL_SECONDARY_INDEXES]
+
+    granted: dict[str, set[str]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, "no NotAction/NotResource"
+        for resource in as_list(statement["Resource"]):
+            granted.setdefault(stack.evaluate(resource), set()).update(as_list(statement["Action"]))
+    # The table: exactly the store's calls. Its index: Query only, and only the
+    # indexes the store has (an index ARN is not covered by the table's).
+    assert granted.pop(TABLE_ARN) == expected
+    assert granted == {f"{TABLE_ARN}/index/{name}": {"dynamodb:Query"} for name in indexes}
+    assert "dynamodb:Query" in expected
+    # Nothing broad anywhere in the template: no wildcards, no Scan, no SAM
+    # policy templates that bring their own action lists.
+    text = json.dumps(template)
+    assert not re.search(r'"dynamodb:[^"]*\*', text)
+    assert "dynamodb:Scan" not in text
+    assert not re.search(r"DynamoDB\w*Policy", text)
+    assert "Role" not in props, "the function's role is SAM's, made from Policies"
+    assert "scan" not in {method for method, _, _ in store_client_calls()}
+
+
+def test_transformed_template_grants_only_that(tmp_path: Path) -> None:
+    """What CloudFormation deploys after the SAM transform (run here with SAM's own
+    translator): one role, the basic execution policy for logs, and the statements
+    above; no other DynamoDB action anywhere."""
+    script = (
+        "import json, sys\n"
+        "from samtranslator.translator.transform import transform\n"
+        "from samtranslator.yaml_helper import yaml_parse\n"
+        "class NoManagedPolicies:\n"
+        "    def load(self):\n"
+        "        return {}\n"
+        "template = yaml_parse(open(sys.argv[1]).read())\n"
+        "# as `sam package` leaves it\n"
+        "template['Resources']['ApiFunction']['Properties']['CodeUri'] = 's3://bucket/key'\n"
+        "json.dump(transform(template, {}, NoManagedPolicies()), open(sys.argv[2], 'w'))\n"
+    )
+    out = tmp_path / "transformed.json"
+    run(
+        [str(SAM_PYTHON), "-c", script, str(TEMPLATE), str(out)],
+        env=tool_env(AWS_DEFAULT_REGION="us-east-1"),
+        timeout=60,
+    )
+    transformed = json.loads(out.read_text())
+    iam = {k: v for k, v in transformed["Resources"].items() if v["Type"].startswith("AWS::IAM::")}
+    assert list(iam) == ["ApiFunctionRole"]
+    role = iam["ApiFunctionRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE]
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    assert statements == function_policy_statements(load_template())
+    text = json.dumps(transformed)
+    assert set(re.findall(r'"(dynamodb:[^"]*)"', text)) == cloud_dynamodb_actions()
+    table = transformed["Resources"]["DataTable"]
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
 # --- the build -------------------------------------------------------------------
 
 
@@ -631,12 +911,15 @@ def test_sam_build_makes_a_complete_artifact(sam_build: Callable[[str], Path], a
 
 # --- the x86_64 artifact, as deployed, in a bare interpreter ---------------------------
 
-# Runs in the fresh interpreter: /var/task on sys.path (as the Lambda runtime puts
-# it), then the handler, then a report of where every loaded module came from.
+# Runs in the fresh interpreter: /var/task first on sys.path (as the Lambda runtime
+# puts it), the runtime's own packages (boto3) last, then the handler, then a report
+# of where every loaded module came from.
 INVOKE = r"""
-import json, sys, sysconfig
-task_root, out = sys.argv[1], sys.argv[2]
+import json, socket, sys, sysconfig
+task_root, runtime_root, out = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, task_root)
+if runtime_root:
+    sys.path.append(runtime_root)
 event = json.load(sys.stdin)
 
 class Context:
@@ -650,26 +933,141 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 9000
 
+def sdk_modules():
+    return sorted(name for name in sys.modules if name.partition(".")[0] in ("boto3", "botocore"))
+
 import app.main
+sdk_at_import = sdk_modules()
+print("=== app.main imported", file=sys.stderr, flush=True)
 result = app.main.handler(event, Context())
 
+def under(path, root):
+    return bool(root) and path.startswith(root + "/")
+
 def foreign(path):
-    if path.startswith(task_root + "/"):
+    if under(path, task_root) or under(path, runtime_root):
         return False
     stdlib = (sysconfig.get_paths()["stdlib"] + "/", sysconfig.get_paths()["platstdlib"] + "/")
     return not path.startswith(stdlib) or "/site-packages/" in path or "/dist-packages/" in path
 
+files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
 with open(out, "w") as f:
     json.dump({
         "result": result,
         "site": "site" in sys.modules,
-        "foreign_path": [p for p in sys.path[1:] if not p.startswith(sys.base_prefix + "/lib/")
-                         or "site-packages" in p],
-        "foreign_modules": sorted(name for name, module in list(sys.modules.items())
-                                  if getattr(module, "__file__", None) and foreign(module.__file__)),
+        "foreign_path": [p for p in sys.path[1:] if p != runtime_root and (
+                         not p.startswith(sys.base_prefix + "/lib/") or "site-packages" in p)],
+        "foreign_modules": sorted(name for name, file in files.items() if file and foreign(file)),
+        "runtime_packages": sorted({name.partition(".")[0] for name, file in files.items()
+                                    if file and under(file, runtime_root)}),
+        "sdk_at_import": sdk_at_import,
+        "store": type(app.main.app.state.store).__name__,
+        "interfaces": [name for _, name in socket.if_nameindex()],
         "sys_path": sys.path,
     }, f)
 """
+
+# What the Lambda runtime brings besides the standard library, and the artifact must
+# not (lambda-build.mk leaves it out): the AWS SDK. The runtime's copy is stood in
+# for by this project's pinned boto3 and its dependencies.
+RUNTIME_DISTRIBUTION = "boto3"
+
+
+def distribution_closure(name: str) -> list[importlib.metadata.Distribution]:
+    """The installed distribution and everything it requires (no extras)."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    pending = [name]
+    while pending:
+        dist = importlib.metadata.distribution(pending.pop())
+        key = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        if key in found:
+            continue
+        found[key] = dist
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return list(found.values())
+
+
+@pytest.fixture(scope="module")
+def runtime_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory standing in for the runtime's own packages (on Lambda, boto3 lives
+    next to the interpreter and comes after /var/task on sys.path): links to the
+    test environment's installed boto3, botocore and their dependencies."""
+    root = tmp_path_factory.mktemp("lambda-runtime")
+    for dist in distribution_closure(RUNTIME_DISTRIBUTION):
+        tops = {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "__pycache__")}
+        for top in tops:
+            target = Path(str(dist.locate_file(top)))
+            if not (root / top).exists():
+                (root / top).symlink_to(target, target_is_directory=target.is_dir())
+    return root
+
+
+@cache
+def no_network_prefix() -> tuple[str, ...]:
+    """A command prefix that runs a process in a network namespace of its own, with
+    no interface but a loopback that is down, so that anything reaching for the
+    network fails; empty where unprivileged namespaces are not available."""
+    prefix = ("unshare", "--user", "--map-root-user", "--net")
+    if shutil.which("unshare") is None:
+        return ()
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    return prefix if probe.returncode == 0 else ()
+
+
+def lambda_environment(
+    build_dir: Path, task_root: Path, tmp_path: Path, overrides: dict[str, str]
+) -> dict[str, str]:
+    """The environment Lambda gives the function: its own variables, the template's
+    (as built) and the role's temporary credentials (stand-ins here; nothing checks
+    them before a request is signed). No shared config or credentials files."""
+    return {
+        "PATH": f"{PY313.parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": "ApiFunction",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "ASIADEPLOYTESTSTANDIN",
+        "AWS_SECRET_ACCESS_KEY": "deploy-test-stand-in-secret",
+        "AWS_SESSION_TOKEN": "deploy-test-stand-in-token",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        **function_environment(build_dir, overrides),
+    }
+
+
+def invoke(
+    task_root: Path, runtime: Path | None, env: dict[str, str], event: dict[str, Any], out: Path
+) -> subprocess.CompletedProcess[str]:
+    # -I: no user site, no PYTHON* variables, no script or working directory on the
+    # path; -S: no site-packages at all; -B: write nothing (/var/task is read-only).
+    return subprocess.run(
+        [
+            *no_network_prefix(),
+            str(PY313),
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            INVOKE,
+            str(task_root),
+            str(runtime or ""),
+            str(out),
+        ],
+        cwd=task_root,
+        env=env,
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -739,46 +1137,45 @@ def http_api_event(stage: str, path: str) -> dict[str, Any]:
     [("dev", "/hello", "cognito"), ("dev", "/hello", "external"), ("$default", "/hello", "cognito")],
 )
 def test_deployed_artifact_answers_hello_in_a_bare_python313(
-    sam_build: Callable[[str], Path], task_root: Path, tmp_path: Path, stage: str, path: str, auth: str
+    sam_build: Callable[[str], Path],
+    task_root: Path,
+    runtime_root: Path,
+    tmp_path: Path,
+    stage: str,
+    path: str,
+    auth: str,
 ) -> None:
-    """The app starts with the environment of either auth mode (its settings are
-    checked at start-up) and answers the public /hello."""
+    """The app starts with the built template's environment, unchanged, in either
+    auth mode (its settings are checked at start-up): APP_STORE=dynamodb, so the
+    first invocation builds the DynamoDB client from the runtime's boto3. It needs
+    no network for that, nor for the public /hello: where the machine allows it, the
+    interpreter runs without any network at all."""
     build_dir = sam_build("x86_64")
     auth_parameters = EXTERNAL_AUTH if auth == "external" else {}
-    env = {
-        "PATH": f"{PY313.parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "LANG": "C.UTF-8",
-        "TZ": ":UTC",
-        "LAMBDA_TASK_ROOT": str(task_root),
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "AWS_LAMBDA_FUNCTION_NAME": "ApiFunction",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        **function_environment(build_dir, {"Stage": "dev", **auth_parameters}),
-    }
+    env = lambda_environment(build_dir, task_root, tmp_path, {"Stage": "dev", **auth_parameters})
+    assert env["APP_STORE"] == "dynamodb"
+    assert env["APP_DYNAMODB_TABLE"] == STAND_IN_IDS["DataTable"]
     before = sorted(str(p.relative_to(task_root)) for p in task_root.rglob("*"))
     out = tmp_path / "result.json"
-    # -I: no user site, no PYTHON* variables, no script or working directory on the
-    # path; -S: no site-packages at all; -B: write nothing (/var/task is read-only).
-    result = subprocess.run(
-        [str(PY313), "-I", "-S", "-B", "-c", INVOKE, str(task_root), str(out)],
-        cwd=task_root,
-        env=env,
-        input=json.dumps(http_api_event(stage, path)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = invoke(task_root, runtime_root, env, http_api_event(stage, path), out)
     assert result.returncode == 0, f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     report = json.loads(out.read_text())
 
-    # Nothing but the artifact and the standard library was on the path or loaded.
+    # Nothing but the artifact, the runtime's SDK and the standard library was on
+    # the path or loaded; and of the runtime's packages only boto3 and what it needs.
     assert report["site"] is False
     assert report["sys_path"][0] == str(task_root)
+    assert report["sys_path"][-1] == str(runtime_root)
     assert report["foreign_path"] == [], report["sys_path"]
     assert report["foreign_modules"] == []
+    assert {"boto3", "botocore"} <= set(report["runtime_packages"])
+    assert set(report["runtime_packages"]) <= {p.name.removesuffix(".py") for p in runtime_root.iterdir()}
+    # The SDK is imported when the store is built (first invocation), not at import
+    # (cold start); the store is the DynamoDB one.
+    assert report["sdk_at_import"] == []
+    assert report["store"] == "DynamoStore"
+    if no_network_prefix():
+        assert report["interfaces"] == ["lo"], "the invocation was meant to run without a network"
 
     response = report["result"]
     assert response["statusCode"] == 200, response
@@ -786,3 +1183,17 @@ def test_deployed_artifact_answers_hello_in_a_bare_python313(
     assert json.loads(response["body"]) == HELLO
     assert response["headers"]["content-type"].startswith("application/json")
     assert sorted(str(p.relative_to(task_root)) for p in task_root.rglob("*")) == before, "wrote to /var/task"
+
+
+def test_deployed_artifact_relies_on_the_runtimes_boto3(
+    sam_build: Callable[[str], Path], task_root: Path, tmp_path: Path
+) -> None:
+    """The artifact carries no boto3 (the build test checks it): without the
+    runtime's copy the app still imports, and its first invocation fails loudly
+    for exactly that reason, rather than falling back to another store."""
+    env = lambda_environment(sam_build("x86_64"), task_root, tmp_path, {"Stage": "dev"})
+    result = invoke(task_root, None, env, http_api_event("dev", "/hello"), tmp_path / "result.json")
+    assert result.returncode != 0
+    assert "=== app.main imported" in result.stderr
+    assert "ModuleNotFoundError: No module named 'boto3'" in result.stderr, result.stderr
+    assert not (tmp_path / "result.json").exists()
