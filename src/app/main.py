@@ -19,18 +19,26 @@ from app.auth.middleware import AuthMiddleware
 from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
 from app.aws_lambda.adapter import LambdaAdapter
+from app.docs.router import router as docs_router
 from app.http import problems
-from app.http.context import RequestContextMiddleware
+from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
+from app.http.cors import CORSMiddleware
 from app.http.limits import BodyLimitMiddleware
 from app.http.logs import configure_logging
+from app.http.security import SecurityHeadersMiddleware
 from app.menu.router import router as menu_router
 from app.menu.service import MenuService
 from app.orders.router import router as orders_router
+from app.ratelimit.factory import build_limiter
+from app.ratelimit.limiter import Limiter
+from app.ratelimit.middleware import RateLimitMiddleware
 from app.settings import Settings, get_settings
 from app.store import blocking
 from app.store.base import Store
 from app.store.factory import build_store
 from app.system.router import router as system_router
+
+DOCS_PREFIXES = ("/docs", "/redoc")
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
@@ -46,8 +54,41 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     )
 
 
+def middleware(
+    settings: Settings, verifier: TokenVerifier | None, limiter: Limiter | None
+) -> list[Middleware]:
+    """The middleware, outermost first, and why in this order:
+
+    1. request context: every response, preflights and 500s included, gets a
+       request id and exactly one access-log line (with the caller's sub);
+    2. CORS: every response below, errors included, carries the CORS headers a
+       browser needs to read it; preflights are answered here, before auth,
+       rate limiting or the store;
+    3. security headers, on everything below, the 500 included;
+    4. the error boundary: an unexpected exception becomes a problem+json 500;
+    5. auth before rate limiting, so the limit can be keyed by the token's sub;
+    6. the rate limit, before any body is read or the store is touched;
+    7. the body limit last, around the routes that read bodies.
+    """
+    layers = [
+        Middleware(RequestContextMiddleware, stage=settings.stage),
+        Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins),
+        Middleware(SecurityHeadersMiddleware, hsts=not settings.is_local, docs_prefixes=DOCS_PREFIXES),
+        Middleware(ErrorBoundaryMiddleware),
+        Middleware(AuthMiddleware, verifier=verifier or build_verifier(settings)),
+    ]
+    if limiter is not None:
+        layers.append(Middleware(RateLimitMiddleware, limiter=limiter))
+    layers.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    return layers
+
+
 def create_app(
-    settings: Settings, *, verifier: TokenVerifier | None = None, store: Store | None = None
+    settings: Settings,
+    *,
+    verifier: TokenVerifier | None = None,
+    store: Store | None = None,
+    limiter: Limiter | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,26 +111,20 @@ def create_app(
         title="Serverless Restaurant API",
         version=__version__,
         summary="A restaurant's menu and its customers' orders, served from AWS Lambda.",
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # The docs pages are app.docs' own (assets served locally, strict CSP).
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         lifespan=lifespan,
-        # Outermost first. The request context wraps everything so that every
-        # response, including a 401, a 413 or an unexpected 500, is logged once
-        # with the caller's sub and carries the request id. Auth comes before
-        # the body limit: an anonymous caller gets 401 without the app reading
-        # a byte of its body.
-        middleware=[
-            Middleware(RequestContextMiddleware, stage=settings.stage),
-            Middleware(AuthMiddleware, verifier=verifier or build_verifier(settings)),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-        ],
+        middleware=middleware(settings, verifier, limiter or build_limiter(settings)),
     )
     app.state.settings = settings
     app.state.startups = 0
     app.state.health_checks = {}
     app.state.store = store
     problems.install(app)
+    if docs:
+        app.include_router(docs_router)
     app.include_router(system_router)
     app.include_router(auth_router)
     app.include_router(menu_router)

@@ -30,7 +30,11 @@ def test_health_over_http(server: Server) -> None:
 def test_docs_and_spec_over_http(server: Server) -> None:
     docs = httpx.get(server.url + "/docs")
     assert docs.status_code == 200
-    assert "url: '/openapi.json'" in docs.text
+    assert 'data-spec-url="/openapi.json"' in docs.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-init.js", "redoc.standalone.js"):
+        loaded = httpx.get(f"{server.url}/docs/assets/{asset}")
+        assert loaded.status_code == 200, asset
+        assert loaded.headers["cache-control"] == "public, max-age=86400"
     spec = httpx.get(server.url + "/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert httpx.get(server.url + "/redoc").status_code == 200

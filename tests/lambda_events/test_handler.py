@@ -67,22 +67,41 @@ def test_http_api_payload_1_0_event(handler: LambdaAdapter) -> None:
     assert json_body(result) == {"message": HELLO}
 
 
+def event_for(event: dict[str, Any], public_path: str) -> dict[str, Any]:
+    """The same kind of event for another public path."""
+    event = json.loads(json.dumps(event))
+    if "rawPath" in event:
+        event["rawPath"] = event["requestContext"]["http"]["path"] = public_path
+    else:
+        stage = "/" + event["requestContext"]["stage"]
+        event["requestContext"]["path"] = public_path
+        is_rest = "version" not in event
+        event["path"] = public_path.removeprefix(stage) if is_rest else public_path
+    return event
+
+
 @pytest.mark.parametrize(
     ("event", "spec_url"),
     [
-        (http_v2("GET", "/docs"), "'/openapi.json'"),
-        (http_v2("GET", "/docs", stage="prod"), "'/prod/openapi.json'"),
-        (rest_v1("GET", "/docs", stage="prod"), "'/prod/openapi.json'"),
-        (http_v1("GET", "/docs", stage="prod"), "'/prod/openapi.json'"),
+        (http_v2("GET", "/docs"), ""),
+        (http_v2("GET", "/docs", stage="prod"), "/prod"),
+        (rest_v1("GET", "/docs", stage="prod"), "/prod"),
+        (http_v1("GET", "/docs", stage="prod"), "/prod"),
     ],
 )
 def test_swagger_page_loads_the_spec_from_the_public_url(
     handler: LambdaAdapter, event: dict[str, Any], spec_url: str
 ) -> None:
+    prefix = spec_url
     result = handler(event, ctx)
     assert result["statusCode"] == 200
     html = result["body"]
-    assert f"url: {spec_url}" in html
+    assert f'data-spec-url="{prefix}/openapi.json"' in html
+    assert f'src="{prefix}/docs/assets/swagger-ui-bundle.js"' in html
+    # ...and the assets themselves load from that prefix, served by the app.
+    loaded = handler(event_for(event, f"{prefix}/docs/assets/swagger-init.js"), ctx)
+    assert loaded["statusCode"] == 200
+    assert "SwaggerUIBundle" in loaded["body"]
 
 
 def test_openapi_under_a_stage_names_the_stage_as_server(handler: LambdaAdapter) -> None:

@@ -1,9 +1,7 @@
-"""The outermost application layer: request id, access log, and the last-resort 500.
+"""Request id, access log, and the last-resort 500: two small pure ASGI layers.
 
 Pure ASGI (Starlette's docs steer away from BaseHTTPMiddleware: it costs a task
-per request and breaks context variables). It catches what no handler caught,
-logs it once with its stack trace, and answers a problem+json 500 that carries
-the request id and nothing internal.
+per request and breaks context variables).
 """
 
 from __future__ import annotations
@@ -33,6 +31,8 @@ def _ids(scope: Scope) -> tuple[str, str | None, str | None]:
 
 
 class RequestContextMiddleware:
+    """Outermost: gives each request its id and writes its one access-log line."""
+
     def __init__(self, app: ASGIApp, *, stage: str) -> None:
         self.app = app
         self.stage = stage
@@ -46,38 +46,20 @@ class RequestContextMiddleware:
         request_id, lambda_id, apigw_id = _ids(scope)
         scope[REQUEST_ID] = request_id
         status = 500
-        response_started = False
         request_id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                response_started = True
                 message["headers"] = [*message.get("headers", ()), request_id_header]
             await send(message)
 
-        failed = False
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            failed = True
-            error_log.exception(
-                "unhandled error",
-                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
-            )
-            if response_started:
-                # Too late for a clean answer; let the server drop the connection.
-                raise
-            response = problem_response(
-                500,
-                "An unexpected error occurred. Quote the request id when reporting it.",
-                request_id=request_id,
-            )
-            await response(scope, receive, send_with_id)
         finally:
             access_log.log(
-                logging.ERROR if failed else logging.INFO,
+                logging.ERROR if status >= 500 else logging.INFO,
                 "request",
                 extra={
                     "request_id": request_id,
@@ -91,3 +73,43 @@ class RequestContextMiddleware:
                     "sub": scope.get(PRINCIPAL_SUB),
                 },
             )
+
+
+class ErrorBoundaryMiddleware:
+    """The last-resort 500: what no handler caught is logged once, with its
+    stack trace and request id, and answered with a problem+json that carries
+    the request id and nothing internal. It sits inside CORS and the security
+    headers so that even this answer is readable by a browser."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            request_id = scope.get(REQUEST_ID, "unknown")
+            error_log.exception(
+                "unhandled error",
+                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
+            )
+            if response_started:
+                # Too late for a clean answer; let the server drop the connection.
+                raise
+            response = problem_response(
+                500,
+                "An unexpected error occurred. Quote the request id when reporting it.",
+                request_id=request_id,
+            )
+            await response(scope, receive, send)

@@ -80,7 +80,7 @@ async def health(request: Request) -> JSONResponse:
 @public
 async def index(request: Request) -> Index:
     root = request.scope.get("root_path", "").rstrip("/")
-    docs = request.app.docs_url
+    docs = "/docs" if request.app.state.settings.docs_enabled else None
     openapi = request.app.openapi_url
     return Index(
         name=request.app.title,

@@ -1,0 +1,81 @@
+"""The per-client limit, as a pure ASGI layer after authentication.
+
+The client is the token's ``sub`` when the caller is authenticated, otherwise
+the source IP: on Lambda the one API Gateway reports in the event
+(``requestContext.http.sourceIp``, which Mangum puts in the ASGI ``client``),
+locally the socket peer. A client-sent ``X-Forwarded-For`` is never read (and
+uvicorn runs with ``--no-proxy-headers`` so it cannot rewrite the peer either).
+
+Headers follow the IETF draft draft-ietf-httpapi-ratelimit-headers-09:
+``RateLimit-Policy: "default";q=120;w=60`` and ``RateLimit: "default";r=57;t=30``
+on every limited response, plus ``Retry-After`` on a 429.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http.context import PRINCIPAL_SUB
+from app.http.problems import problem_response
+from app.ratelimit.limiter import Decision, Limiter
+from app.store import blocking
+
+log = logging.getLogger("app.ratelimit")
+
+POLICY = "default"
+
+
+def client_key(scope: Scope) -> str:
+    sub = scope.get(PRINCIPAL_SUB)
+    if sub:
+        return f"sub:{sub}"
+    client = scope.get("client")
+    host = client[0] if client else "unknown"
+    return f"ip:{host}"
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, limiter: Limiter) -> None:
+        self.app = app
+        self.limiter = limiter
+        rate = limiter.rate
+        self.policy = f'"{POLICY}";q={rate.limit};w={rate.window_seconds}'
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            decision: Decision | None = await blocking.run(self.limiter.hit, client_key(scope))
+        except Exception as error:
+            # Fail open: a limiter outage must not become an API outage.
+            log.warning(
+                "rate limiter unavailable; request let through", extra={"error": type(error).__name__}
+            )
+            decision = None
+
+        headers = {"RateLimit-Policy": self.policy}
+        if decision is not None:
+            headers["RateLimit"] = f'"{POLICY}";r={decision.remaining};t={decision.reset_seconds}'
+            if not decision.allowed:
+                response = problem_response(
+                    429,
+                    f"Too many requests: at most {decision.limit} per {self.limiter.rate.window_seconds} s. "
+                    f"Retry in {decision.reset_seconds} s.",
+                    type_slug="rate-limited",
+                    headers={**headers, "Retry-After": str(decision.reset_seconds)},
+                )
+                await response(scope, receive, send)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                for name, value in headers.items():
+                    response_headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
