@@ -57,6 +57,7 @@ def run_server(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[Se
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--no-proxy-headers",
             ],
             cwd=tmp_path,
             env=full_env,

@@ -1,0 +1,182 @@
+"""Per-client rate limiting: the limiter, its two counters, and the middleware."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.ratelimit.dynamodb import DynamoCounter
+from app.ratelimit.limiter import Limiter, MemoryCounter
+from app.settings import RateLimit, Settings
+from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.dynamo_server import new_client, new_store
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def counter_factory(request: pytest.FixtureRequest) -> Callable[[], object]:
+    if request.param == "memory":
+        counter = MemoryCounter()
+        return lambda: counter
+    url = request.getfixturevalue("dynamodb_url")
+    table = new_store(url).table_name
+    return lambda: DynamoCounter(table, client=new_client(url))
+
+
+def test_limit_per_window_then_reset(counter_factory: Callable[[], object]) -> None:
+    clock = Clock(60_000.0)
+    limiter = Limiter(RateLimit(3, 60), counter_factory(), clock=clock)  # type: ignore[arg-type]
+    decisions = [limiter.hit("sub:alice") for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0, 0]
+    assert decisions[0].reset_seconds == 60
+    assert limiter.hit("sub:bob").allowed  # another client has its own quota
+    clock.now += 60
+    assert limiter.hit("sub:alice").allowed
+
+
+def test_concurrent_hits_never_admit_more_than_the_limit(counter_factory: Callable[[], object]) -> None:
+    limit, clients, per_client = 20, 3, 40
+    clock = Clock(120_000.0)
+    limiter = Limiter(RateLimit(limit, 60), counter_factory(), clock=clock)  # type: ignore[arg-type]
+    barrier = threading.Barrier(12)
+
+    def burst(i: int) -> tuple[str, bool]:
+        key = f"sub:client-{i % clients}"
+        if i < 12:
+            barrier.wait()
+        return key, limiter.hit(key).allowed
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(burst, range(clients * per_client)))
+    admitted = Counter(key for key, allowed in results if allowed)
+    # Exactly the limit for each client: never more, and nobody blocked below it.
+    assert admitted == dict.fromkeys([f"sub:client-{i}" for i in range(clients)], limit)
+
+
+def test_two_app_instances_share_one_dynamodb_limit(
+    dynamodb_url: str, fake_aws: None, tmp_path: object
+) -> None:
+    issuer = Issuer()
+    jwks = f"{tmp_path}/jwks.json"
+    import json
+
+    with open(jwks, "w") as handle:
+        json.dump(issuer.jwks(), handle)
+    table = new_store(dynamodb_url).table_name
+    settings = Settings(
+        store="dynamodb",
+        dynamodb_table=table,
+        dynamodb_endpoint_url=dynamodb_url,
+        rate_limit="10/minute",
+        auth_issuer=ISSUER,
+        auth_audience=[AUDIENCE],
+        auth_jwks_file=jwks,
+    )
+    headers = {"Authorization": f"Bearer {issuer.token(sub='carol', scope='orders:read')}"}
+    statuses = []
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        for i in range(16):
+            statuses.append((one if i % 2 else two).get("/me", headers=headers).status_code)
+    assert statuses.count(200) == 10
+    assert statuses.count(429) == 6
+    assert statuses[:10] == [200] * 10
+
+
+@pytest.fixture
+def limited_client(make_app: Callable[..., FastAPI]) -> Iterator[TestClient]:
+    with TestClient(make_app(rate_limit="2/minute"), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_over_the_limit_is_429_problem_with_retry_after(limited_client: TestClient) -> None:
+    first = limited_client.get("/hello")
+    assert first.status_code == 200
+    assert first.headers["ratelimit-policy"] == '"default";q=2;w=60'
+    assert first.headers["ratelimit"].startswith('"default";r=1;t=')
+    limited_client.get("/hello")
+    third = limited_client.get("/hello")
+    assert third.status_code == 429
+    assert third.headers["content-type"] == "application/problem+json"
+    retry_after = int(third.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert third.headers["ratelimit"] == f'"default";r=0;t={retry_after}'
+
+
+def test_x_forwarded_for_does_not_change_the_client(limited_client: TestClient) -> None:
+    statuses = [
+        limited_client.get("/hello", headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code for i in range(4)
+    ]
+    assert statuses == [200, 200, 429, 429]
+
+
+def test_authenticated_callers_are_limited_by_sub(make_app: Callable[..., FastAPI], tmp_path: object) -> None:
+    import json
+
+    issuer = Issuer()
+    jwks = f"{tmp_path}/jwks.json"
+    with open(jwks, "w") as handle:
+        json.dump(issuer.jwks(), handle)
+    app = make_app(rate_limit="2/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks)
+    alice = {"Authorization": f"Bearer {issuer.token(sub='alice')}"}
+    bob = {"Authorization": f"Bearer {issuer.token(sub='bob')}"}
+    with TestClient(app) as client:
+        assert [client.get("/me", headers=alice).status_code for _ in range(3)] == [200, 200, 429]
+        # Same IP, another sub: its own quota.
+        assert client.get("/me", headers=bob).status_code == 200
+
+
+def test_the_limiter_fails_open(make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def increment(self, key: str, window_start: int, expires_at: int) -> int:
+            raise ConnectionError("DynamoDB unreachable")
+
+    app = create_app(Settings(rate_limit="1/minute"), limiter=Limiter(RateLimit(1, 60), Broken()))
+    with TestClient(app) as client:
+        statuses = [client.get("/hello").status_code for _ in range(3)]
+        response = client.get("/hello")
+    assert statuses == [200, 200, 200]
+    assert "ratelimit" not in response.headers
+    assert response.headers["ratelimit-policy"] == '"default";q=1;w=60'
+    warnings = [r for r in caplog.records if r.name == "app.ratelimit"]
+    assert warnings
+    assert "ConnectionError" in warnings[0].error
+
+
+def test_zero_turns_limiting_off(make_app: Callable[..., FastAPI]) -> None:
+    with TestClient(make_app(rate_limit="0")) as client:
+        responses = [client.get("/hello") for _ in range(5)]
+    assert all(r.status_code == 200 for r in responses)
+    assert "ratelimit-policy" not in responses[0].headers
+
+
+def test_unique_tables_per_test(dynamodb_url: str) -> None:
+    assert new_store(dynamodb_url).table_name != new_store(dynamodb_url).table_name
+
+
+def test_dynamodb_counter_items_expire(dynamodb_url: str) -> None:
+    store = new_store(dynamodb_url)
+    client = new_client(dynamodb_url)
+    counter = DynamoCounter(store.table_name, client=client)
+    key = f"ip:{uuid.uuid4().hex}"
+    assert counter.increment(key, 600, 720) == 1
+    assert counter.increment(key, 600, 720) == 2
+    item = client.get_item(
+        TableName=store.table_name, Key={"PK": {"S": f"RATE#{key}"}, "SK": {"S": "WINDOW#600"}}
+    )
+    assert item["Item"]["expires_at"] == {"N": "720"}
