@@ -135,4 +135,4 @@ def create_app(
 settings = get_settings()
 configure_logging(settings.log_level)
 app = create_app(settings)
-handler = LambdaAdapter(app)
+handler = LambdaAdapter(app, max_body_bytes=settings.max_body_bytes)

@@ -199,7 +199,9 @@ def test_non_http_event_is_a_clear_logged_error(
     assert result["statusCode"] == 400
     assert json.loads(result["body"])["type"].endswith("unsupported-event")
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.getMessage() for r in errors] == ["unsupported event: not an API Gateway or ALB HTTP event"]
+    assert [r.getMessage() for r in errors] == [
+        "event refused: This function only handles API Gateway HTTP events."
+    ]
     assert errors[0].exc_info is None
     # ...and the next HTTP invocation is served normally.
     assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
@@ -238,3 +240,24 @@ def test_events_that_are_not_objects_are_refused(handler: LambdaAdapter, event: 
 )
 def test_public_paths(event: dict[str, Any], path: str, expected: tuple[str, str]) -> None:
     assert public_paths(event, path) == expected
+
+
+def test_access_log_line_carries_embedded_metrics_on_lambda(
+    handler: LambdaAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.http.logs import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        handler(http_v2("GET", "/me"), ctx)
+    (record,) = [r for r in caplog.records if r.name == "app.access"]
+    line = json.loads(JsonFormatter().format(record))
+    directive = line["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Dimensions"] == [["Stage"]]
+    names = {metric["Name"] for metric in directive["Metrics"]}
+    # Every metric named in the directive has its value at the top level (EMF spec).
+    assert all(name in line for name in names)
+    assert line["Requests"] == 1
+    assert line["Status4xx"] == 1
+    assert line["AuthFailures"] == 1
+    assert line["Status5xx"] == 0
+    assert line["Stage"] == "local"

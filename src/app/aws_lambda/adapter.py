@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
+import binascii
 import json
 import logging
 from typing import Any
@@ -28,8 +30,9 @@ log = logging.getLogger("app.lambda")
 
 
 class LambdaAdapter:
-    def __init__(self, app: ASGI) -> None:
+    def __init__(self, app: ASGI, *, max_body_bytes: int = 1024 * 1024) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.lifespan_state: dict[str, Any] = {}
@@ -60,23 +63,73 @@ class LambdaAdapter:
         atexit.register(cycle.__exit__, None, None, None)
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
-        if not _is_http_event(self.mangum, event, context):
-            keys = sorted(event)[:10] if isinstance(event, dict) else type(event).__name__
+        rejection = self.check(event, context)
+        if rejection is not None:
+            status, slug, detail = rejection
+            keys = sorted(map(str, event))[:10] if isinstance(event, dict) else type(event).__name__
             log.error(
-                "unsupported event: not an API Gateway or ALB HTTP event",
+                f"event refused: {detail}",
                 extra={"event_keys": keys, "lambda_request_id": getattr(context, "aws_request_id", None)},
             )
-            return _error(400, "This function only handles API Gateway HTTP events.")
+            return _error(status, slug, detail)
         self.start()
         # Something else in the process (a test runner, a library) may have
         # replaced the current loop; Mangum uses whatever is current.
         asyncio.set_event_loop(self.loop)
-        return self.mangum(event, context)
+        try:
+            return self.mangum(event, context)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            # Raised while Mangum turns the event into a scope (the app's own
+            # errors never get here: the error boundary and Mangum catch them).
+            log.error(
+                "malformed HTTP event",
+                extra={
+                    "error": type(error).__name__,
+                    "lambda_request_id": getattr(context, "aws_request_id", None),
+                },
+            )
+            return _error(400, "malformed-event", "The event is not a well-formed API Gateway HTTP event.")
+
+    def check(self, event: Any, context: Any) -> tuple[int, str, str] | None:
+        """Why this event cannot be served, or None. Cheap: a few dict lookups."""
+        if not isinstance(event, dict) or not _is_http_event(self.mangum, event, context):
+            return 400, "unsupported-event", "This function only handles API Gateway HTTP events."
+        version = event.get("version")
+        if version is not None and version not in ("1.0", "2.0"):
+            return 400, "unsupported-event", f"Payload format version {str(version)[:10]!r} is not supported."
+        request_context = event.get("requestContext")
+        if not isinstance(request_context, dict):
+            return 400, "malformed-event", "The event has no requestContext."
+        if version == "2.0":
+            http = request_context.get("http")
+            if not isinstance(http, dict) or not all(
+                isinstance(http.get(k), str) for k in ("method", "path")
+            ):
+                return 400, "malformed-event", "The event has no requestContext.http method and path."
+        elif not isinstance(event.get("httpMethod"), str) or not isinstance(event.get("path"), str):
+            return 400, "malformed-event", "The event has no httpMethod and path."
+        headers = event.get("headers")
+        if headers is not None and not isinstance(headers, dict):
+            return 400, "malformed-event", "The event's headers are not an object."
+        body = event.get("body")
+        if body is None:
+            return None
+        if not isinstance(body, str):
+            return 400, "malformed-event", "The event's body is not a string."
+        size = (
+            len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+        )
+        if size > self.max_body_bytes:
+            return 413, "body-too-large", f"The request body exceeds {self.max_body_bytes} bytes."
+        if event.get("isBase64Encoded"):
+            try:
+                base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                return 400, "malformed-event", "The body is marked base64 but is not valid base64."
+        return None
 
 
-def _is_http_event(mangum: Mangum, event: Any, context: Any) -> bool:
-    if not isinstance(event, dict):
-        return False
+def _is_http_event(mangum: Mangum, event: dict[str, Any], context: Any) -> bool:
     try:
         mangum.infer(event, context)
     except RuntimeError:
@@ -84,10 +137,10 @@ def _is_http_event(mangum: Mangum, event: Any, context: Any) -> bool:
     return True
 
 
-def _error(status: int, detail: str) -> dict[str, Any]:
+def _error(status: int, slug: str, detail: str) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"content-type": PROBLEM_JSON},
-        "body": json.dumps(problem_body(status, detail, type_slug="unsupported-event")),
+        "body": json.dumps(problem_body(status, detail, type_slug=slug)),
         "isBase64Encoded": False,
     }

@@ -30,6 +30,42 @@ def _ids(scope: Scope) -> tuple[str, str | None, str | None]:
     return (apigw_id or lambda_id or uuid.uuid4().hex), lambda_id, apigw_id
 
 
+METRICS_NAMESPACE = "ServerlessRestaurantApi"
+_METRIC_DEFINITIONS = [
+    {"Name": "Requests", "Unit": "Count"},
+    {"Name": "Latency", "Unit": "Milliseconds"},
+    {"Name": "Status4xx", "Unit": "Count"},
+    {"Name": "Status5xx", "Unit": "Count"},
+    {"Name": "Throttled", "Unit": "Count"},
+    {"Name": "AuthFailures", "Unit": "Count"},
+]
+
+
+def emf_metrics(stage: str, status: int, latency_ms: float) -> dict[str, Any]:
+    """CloudWatch embedded metric format members for the access-log line.
+
+    The line stays one JSON object per request; CloudWatch Logs extracts the
+    metrics from its ``_aws`` block, so metrics cost no API call and no extra
+    line (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+    CloudWatch_Embedded_Metric_Format_Specification.html).
+    """
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {"Namespace": METRICS_NAMESPACE, "Dimensions": [["Stage"]], "Metrics": _METRIC_DEFINITIONS}
+            ],
+        },
+        "Stage": stage,
+        "Requests": 1,
+        "Latency": latency_ms,
+        "Status4xx": int(400 <= status < 500),
+        "Status5xx": int(status >= 500),
+        "Throttled": int(status == 429),
+        "AuthFailures": int(status in (401, 403)),
+    }
+
+
 class RequestContextMiddleware:
     """Outermost: gives each request its id and writes its one access-log line."""
 
@@ -58,21 +94,21 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            access_log.log(
-                logging.ERROR if status >= 500 else logging.INFO,
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "lambda_request_id": lambda_id,
-                    "apigw_request_id": apigw_id,
-                    "stage": self.stage,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "sub": scope.get(PRINCIPAL_SUB),
-                },
-            )
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            fields: dict[str, Any] = {
+                "request_id": request_id,
+                "lambda_request_id": lambda_id,
+                "apigw_request_id": apigw_id,
+                "stage": self.stage,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "latency_ms": latency_ms,
+                "sub": scope.get(PRINCIPAL_SUB),
+            }
+            if lambda_id is not None:
+                fields.update(emf_metrics(self.stage, status, latency_ms))
+            access_log.log(logging.ERROR if status >= 500 else logging.INFO, "request", extra=fields)
 
 
 class ErrorBoundaryMiddleware:

@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and (key == "_aws" or not key.startswith("_")):
                 entry[key] = value
         if record.exc_info:
             # The stack trace goes to the log, never to the client.

@@ -2,7 +2,11 @@
 
 The API answers JSON, so its policy forbids everything; the docs pages load
 their scripts and styles from this app only (the assets are served locally, not
-from a CDN), so their policy allows 'self' and nothing else.
+from a CDN), so their policy allows 'self' and nothing else, except what ReDoc
+needs to render at all: its styled-components inject <style> elements at run
+time ('unsafe-inline' for styles only) and its search runs in a worker made from
+a blob: URL (worker-src blob:). Scripts stay 'self' only. ReDoc's attribution
+logo comes from its CDN and stays blocked (the image hides itself on error).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; worker-src blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
 
