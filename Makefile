@@ -18,7 +18,7 @@ SAM := .venv-sam/bin/sam
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint typecheck pytest compat validate build lock events clean
+.PHONY: help run test lint typecheck pytest compat validate build lock events clean browser
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
@@ -61,8 +61,18 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
+# Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
+# machine). Playwright drives it by path: `playwright install` would download a
+# browser build of its own, which cannot be fetched here. Runs only when missing.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+browser: $(CHROMIUM)
+
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly.
-pytest: $(VENV)/.installed .venv-sam/.installed
+pytest: $(VENV)/.installed .venv-sam/.installed $(CHROMIUM)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
