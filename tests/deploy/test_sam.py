@@ -12,6 +12,12 @@ index and TTL attribute are the module's constants, and the function's IAM polic
 grants exactly the DynamoDB actions the module's cloud code path calls (read from
 its syntax tree), in the template and in what the SAM transform makes of it.
 
+The options (EnableCdn, EnableSnapStart, EnableTracing, AlarmEmail) are checked the
+same way in both positions, against the app where the template mirrors it (the menu's
+Cache-Control, the public prefix the app derives from the request), through the SAM
+transform, and with cfn-lint on a copy of the template whose defaults are flipped
+(cfn-lint only sees the defaults).
+
 No Docker here, so no `sam local invoke`; the fresh interpreter stands in for it.
 """
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import fnmatch
 import importlib.metadata
 import json
 import os
@@ -36,6 +43,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from app.aws_lambda.stage import public_paths
+from app.menu import router as menu_router
 from app.store import dynamodb as store_module
 
 pytestmark = pytest.mark.deploy
@@ -143,10 +152,34 @@ STAND_IN_IDS = {
     "MachineClient": "1machineclient0000000000a",
     "WebClient": "2webclient000000000000000b",
     "DataTable": "serverless-api-dev-DataTable-1A2B3C4D5E6F",
+    "AlarmTopic": "arn:aws:sns:us-east-1:123456789012:serverless-api-dev-AlarmTopic-Ab12Cd34",
+    "AlarmEmailSubscription": "arn:aws:sns:us-east-1:123456789012:serverless-api-dev-AlarmTopic-Ab12Cd34:1",
+    "MenuCachePolicy": "0a1b2c3d-0000-4000-8000-menucachepol",
+    "Cdn": "E2TESTDISTRIBUTION",
+    "ApiFunctionInvokePermission": "serverless-api-dev-ApiFunctionInvokePermission-Ab12Cd34",
 }
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{STAND_IN_IDS['DataTable']}"
-STAND_IN_ATTRIBUTES = {("DataTable", "Arn"): TABLE_ARN}
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS['ApiFunction']}"
+# SAM's reference to the alias AutoPublishAlias creates, and that alias after the
+# transform (Ref of an AWS::Lambda::Alias is its ARN).
+STAND_IN_IDS["ApiFunction.Alias"] = STAND_IN_IDS["ApiFunctionAliaslive"] = f"{FUNCTION_ARN}:live"
+CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
+STAND_IN_ATTRIBUTES = {
+    ("DataTable", "Arn"): TABLE_ARN,
+    ("ApiFunction", "Arn"): FUNCTION_ARN,
+    ("Cdn", "DomainName"): CDN_DOMAIN,
+}
 _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
+
+
+class _NoValue:
+    """What Ref AWS::NoValue evaluates to: the property or list item is left out."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
 
 
 class Stack:
@@ -171,11 +204,17 @@ class Stack:
         resource = self.template["Resources"][logical_id]
         return "Condition" not in resource or self.condition(resource["Condition"])
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name.endswith(".Alias"):  # SAM: the alias of a function with AutoPublishAlias
+            function = name.removesuffix(".Alias")
+            assert "AutoPublishAlias" in self.template["Resources"][function]["Properties"], name
+            return STAND_IN_IDS[name]
         assert name in self.template["Resources"], f"Ref to unknown {name}"
         assert self.exists(name), f"Ref to {name}, which this stack does not create"
         assert name in STAND_IN_IDS, f"no stand-in id for {name}; add one to STAND_IN_IDS"
@@ -194,11 +233,31 @@ class Stack:
             name = match.group(2)
             if name in variables:
                 return str(self.evaluate(variables[name]))
+            if name.endswith(".Alias"):
+                return str(self.ref(name))
             if "." in name:
                 return self.get_att(*name.split(".", 1))
             return self.ref(name)
 
         return _SUB_VARIABLE.sub(replace, text)
+
+    def resolve(self, value: Any) -> Any:
+        """A property value with every intrinsic function in it evaluated, and what
+        evaluates to AWS::NoValue left out."""
+        if isinstance(value, list):
+            items = [self.resolve(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        (first,) = value if len(value) == 1 else ("",)
+        if first in ("Ref", "Condition") or first.startswith("Fn::"):
+            return self.resolve(self.evaluate(value))
+        items = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in items.items() if item is not NO_VALUE}
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        assert self.exists(logical_id), f"{logical_id} is not created by this stack"
+        return self.resolve(self.template["Resources"][logical_id].get("Properties", {}))
 
     def evaluate(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -275,19 +334,19 @@ def test_template_has_one_function_behind_one_http_api() -> None:
     assert template["Parameters"]["Architecture"]["Default"] == "arm64"
     assert function["Metadata"]["BuildMethod"] == "makefile"
 
-    # Every path and method, the root included, reaches the app as payload 2.0.
-    routes = {
-        (event["Properties"]["Method"], event["Properties"]["Path"])
-        for event in props["Events"].values()
-        if event["Type"] == "HttpApi"
-    }
-    assert routes == {("ANY", "/"), ("ANY", "/{proxy+}")}
-    for event in props["Events"].values():
-        assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
-        assert event["Properties"]["PayloadFormatVersion"] == "2.0"
+    # Every path and method, the root included, reaches the app as payload 2.0, through
+    # the API's own definition (not function Events, which SAM would always point at
+    # the alias; see test_api_invokes_the_function_or_with_snapstart_its_alias).
+    assert "Events" not in props
+    api = apis["HttpApi"]["Properties"]
+    assert routes(api["DefinitionBody"]) == {("ANY", "/"), ("ANY", "/{proxy+}")}
+    for path_item in api["DefinitionBody"]["paths"].values():
+        integration = path_item["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy"
+        assert integration["httpMethod"] == "POST"
+        assert integration["payloadFormatVersion"] == "2.0"
 
     # The app answers CORS; a gateway CorsConfiguration would override its headers.
-    api = apis["HttpApi"]["Properties"]
     assert "CorsConfiguration" not in api
     assert api["StageName"] == {"Ref": "Stage"}
     assert api["DefaultRouteSettings"] == {
@@ -299,6 +358,22 @@ def test_template_has_one_function_behind_one_http_api() -> None:
     log_group = api["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
     assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
     assert {"ApiUrl", "DocsUrl", "FunctionName"} <= set(template["Outputs"])
+
+
+OPENAPI_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def routes(definition: dict[str, Any]) -> set[tuple[str, str]]:
+    """(method, path) of every operation of an OpenAPI definition; ANY for API
+    Gateway's any-method extension."""
+    found = set()
+    for path, item in definition["paths"].items():
+        for key in item:
+            if key == "x-amazon-apigateway-any-method":
+                found.add(("ANY", path))
+            elif key in OPENAPI_METHODS:
+                found.add((key.upper(), path))
+    return found
 
 
 def test_samconfig_has_dev_and_prod_with_known_parameters() -> None:
@@ -466,8 +541,15 @@ def test_api_has_no_gateway_cors_and_no_gateway_authorizer() -> None:
     api = template["Resources"]["HttpApi"]["Properties"]
     assert "CorsConfiguration" not in api
     assert "Auth" not in api
-    for event in template["Resources"]["ApiFunction"]["Properties"]["Events"].values():
-        assert "Auth" not in event["Properties"]
+    assert "Events" not in template["Resources"]["ApiFunction"]["Properties"]
+    text = json.dumps(api["DefinitionBody"])
+    for construct in (
+        "security",
+        "securitySchemes",
+        "x-amazon-apigateway-cors",
+        "x-amazon-apigateway-authorizer",
+    ):
+        assert f'"{construct}"' not in text, construct
 
 
 def test_outputs_tell_how_to_get_a_token_in_both_modes() -> None:
@@ -760,39 +842,510 @@ def test_function_may_call_exactly_what_the_store_calls() -> None:
     assert "scan" not in {method for method, _, _ in store_client_calls()}
 
 
-def test_transformed_template_grants_only_that(tmp_path: Path) -> None:
-    """What CloudFormation deploys after the SAM transform (run here with SAM's own
-    translator): one role, the basic execution policy for logs, and the statements
-    above; no other DynamoDB action anywhere."""
-    script = (
-        "import json, sys\n"
-        "from samtranslator.translator.transform import transform\n"
-        "from samtranslator.yaml_helper import yaml_parse\n"
-        "class NoManagedPolicies:\n"
-        "    def load(self):\n"
-        "        return {}\n"
-        "template = yaml_parse(open(sys.argv[1]).read())\n"
-        "# as `sam package` leaves it\n"
-        "template['Resources']['ApiFunction']['Properties']['CodeUri'] = 's3://bucket/key'\n"
-        "json.dump(transform(template, {}, NoManagedPolicies()), open(sys.argv[2], 'w'))\n"
-    )
-    out = tmp_path / "transformed.json"
-    run(
-        [str(SAM_PYTHON), "-c", script, str(TEMPLATE), str(out)],
-        env=tool_env(AWS_DEFAULT_REGION="us-east-1"),
-        timeout=60,
-    )
-    transformed = json.loads(out.read_text())
+# SAM's transform, run with SAM's own translator on the template as `sam package`
+# leaves it, with the given parameter values (the transform resolves a few of them
+# itself, e.g. a Ref in AutoPublishAlias; everything else stays for CloudFormation).
+TRANSFORM = (
+    "import json, sys\n"
+    "from samtranslator.translator.transform import transform\n"
+    "from samtranslator.yaml_helper import yaml_parse\n"
+    "class NoManagedPolicies:\n"
+    "    def load(self):\n"
+    "        return {}\n"
+    "template = yaml_parse(open(sys.argv[1]).read())\n"
+    "template['Resources']['ApiFunction']['Properties']['CodeUri'] = 's3://bucket/key'\n"
+    "parameters = json.loads(sys.argv[3])\n"
+    "json.dump(transform(template, parameters, NoManagedPolicies()), open(sys.argv[2], 'w'))\n"
+)
+# Every option on, as parameter values and as a template whose defaults say so.
+ALL_OPTIONS = {
+    "EnableCdn": "true",
+    "EnableSnapStart": "true",
+    "EnableTracing": "true",
+    "AlarmEmail": "ops@example.com",
+}
+
+
+@pytest.fixture(scope="module")
+def sam_transform(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, str]], dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+
+    def transformed(parameters: dict[str, str]) -> dict[str, Any]:
+        key = json.dumps(parameters, sort_keys=True)
+        if key not in results:
+            out = tmp_path_factory.mktemp("transformed") / "template.json"
+            run(
+                [str(SAM_PYTHON), "-c", TRANSFORM, str(TEMPLATE), str(out), key],
+                env=tool_env(AWS_DEFAULT_REGION="us-east-1"),
+                timeout=60,
+            )
+            results[key] = json.loads(out.read_text())
+        return results[key]
+
+    return transformed
+
+
+# SAM adds this managed policy whenever Tracing is set to anything but a literal
+# "Disabled"; with Tracing: !If [...] that is in both modes (template.yaml says why).
+XRAY_WRITE_ONLY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+
+
+@pytest.mark.parametrize("options", [{}, ALL_OPTIONS], ids=["defaults", "all-options"])
+def test_transformed_template_grants_only_that(
+    sam_transform: Callable[[dict[str, str]], dict[str, Any]], options: dict[str, str]
+) -> None:
+    """What CloudFormation deploys after the SAM transform: one role, the basic
+    execution policy for logs, X-Ray's write-only policy, and the statements above; no
+    other DynamoDB action anywhere. The same with every option on."""
+    transformed = sam_transform(options)
     iam = {k: v for k, v in transformed["Resources"].items() if v["Type"].startswith("AWS::IAM::")}
     assert list(iam) == ["ApiFunctionRole"]
     role = iam["ApiFunctionRole"]["Properties"]
-    assert role["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE]
+    assert role["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE, XRAY_WRITE_ONLY]
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     assert statements == function_policy_statements(load_template())
     text = json.dumps(transformed)
     assert set(re.findall(r'"(dynamodb:[^"]*)"', text)) == cloud_dynamodb_actions()
     table = transformed["Resources"]["DataTable"]
     assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+# --- the API's target: the function, or with SnapStart its alias ----------------------
+
+ALIAS = "live"
+
+
+def integration_targets(stack: Stack) -> set[str]:
+    """The Lambda ARN in every route's integration URI, as the stack evaluates it."""
+    body = stack.resolve(stack.template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"])
+    found = set()
+    for item in body["paths"].values():
+        uri = item["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]["uri"]
+        match = re.fullmatch(
+            r"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/(.+)/invocations", uri
+        )
+        assert match, uri
+        found.add(match.group(1))
+    return found
+
+
+def test_snapstart_is_a_parameter_off_by_default() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["EnableSnapStart"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("false", ["false", "true"])
+    props = template["Resources"]["ApiFunction"]["Properties"]
+    # Python SnapStart needs python3.12 or later.
+    major, minor = map(int, props["Runtime"].removeprefix("python").split("."))
+    assert (major, minor) >= (3, 12)
+    # SnapStart applies to published versions only: SAM publishes one per change and
+    # keeps only the current one (old versions would keep their snapshots, and their
+    # cache charges, alive).
+    assert props["AutoPublishAlias"] == ALIAS
+    assert props["AutoPublishAliasAllProperties"] is True
+    assert props["VersionDeletionPolicy"] == "Delete"
+
+    off = Stack(template).properties("ApiFunction")
+    on = Stack(template, {"EnableSnapStart": "true"}).properties("ApiFunction")
+    assert off["SnapStart"] == {"ApplyOn": "None"}
+    assert on["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert "VersionDescription" not in off
+    assert on["VersionDescription"]
+    # Nothing else about the function changes.
+    for props in (off, on):
+        del props["SnapStart"]
+        props.pop("VersionDescription", None)
+    assert off == on
+
+
+def test_api_invokes_the_function_or_with_snapstart_its_alias() -> None:
+    """Without SnapStart the API invokes the unqualified function, as before; with it,
+    the alias, since only a published version restores from the snapshot. The one
+    invoke permission follows, for this API's stage only."""
+    template = load_template()
+    for options, target in (
+        ({}, FUNCTION_ARN),
+        ({"EnableSnapStart": "true"}, STAND_IN_IDS["ApiFunction.Alias"]),
+    ):
+        stack = Stack(template, options)
+        assert integration_targets(stack) == {target}, options
+        permissions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Permission"]
+        assert permissions == ["ApiFunctionInvokePermission"]
+        permission = stack.properties("ApiFunctionInvokePermission")
+        assert permission == {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": target,
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": f"arn:aws:execute-api:us-east-1:123456789012:{STAND_IN_IDS['HttpApi']}/dev/*",
+        }
+
+
+def test_transform_wires_the_alias_and_nothing_else(
+    sam_transform: Callable[[dict[str, str]], dict[str, Any]],
+) -> None:
+    """After SAM's transform: one version (deleted when replaced) and the alias; the
+    routes and the permission are the template's own, pointing at the function or
+    the alias by the same condition."""
+    for options, target in (({}, FUNCTION_ARN), (ALL_OPTIONS, STAND_IN_IDS["ApiFunctionAliaslive"])):
+        transformed = sam_transform(options)
+        resources = transformed["Resources"]
+        versions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Version"}
+        ((version_id, version),) = versions.items()
+        assert version["DeletionPolicy"] == "Delete"
+        aliases = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Alias"}
+        assert list(aliases) == [f"ApiFunctionAlias{ALIAS}"]
+        assert aliases[f"ApiFunctionAlias{ALIAS}"]["Properties"]["FunctionVersion"] == {
+            "Fn::GetAtt": [version_id, "Version"]
+        }
+        assert [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Permission"] == [
+            "ApiFunctionInvokePermission"
+        ]
+        stack = Stack(transformed, options)
+        body = resources["HttpApi"]["Properties"]["Body"]
+        assert routes(body) == {("ANY", "/"), ("ANY", "/{proxy+}")}
+        uris = {
+            str(
+                stack.evaluate(
+                    item["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]["uri"]
+                )
+            )
+            for item in body["paths"].values()
+        }
+        assert uris == {f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{target}/invocations"}
+        assert (
+            stack.evaluate(resources["ApiFunctionInvokePermission"]["Properties"]["FunctionName"]) == target
+        )
+        snap_start = stack.resolve(resources["ApiFunction"]["Properties"]["SnapStart"])
+        assert snap_start == {"ApplyOn": "PublishedVersions" if options else "None"}
+
+
+def parameters_used(template: dict[str, Any], value: Any) -> set[str]:
+    """The parameters a value depends on: through Ref, Fn::Sub and conditions."""
+    parameters = template["Parameters"]
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if key == "Ref" and item in parameters:
+                    found.add(item)
+                elif key == "Fn::Sub":
+                    text, variables = (item, {}) if isinstance(item, str) else item
+                    found.update(
+                        n for _, n in _SUB_VARIABLE.findall(text) if n in parameters and n not in variables
+                    )
+                    walk(variables)
+                elif key == "Fn::If":
+                    walk(template["Conditions"][item[0]])
+                    walk(item[1:])
+                elif key == "Condition" and isinstance(item, str):
+                    walk(template["Conditions"][item])
+                else:
+                    walk(item)
+
+    walk(value)
+    return found
+
+
+def test_with_snapstart_every_parameter_change_publishes_a_version() -> None:
+    """SAM hashes the function's properties as written, not the parameter values in
+    them, so a change of LogLevel alone would publish no version and the alias would
+    keep the old configuration. With SnapStart, the version's description carries
+    every parameter the function depends on: a change replaces the version. Its 256
+    characters must hold the configurations in samconfig.toml."""
+    template = load_template()
+    props = template["Resources"]["ApiFunction"]["Properties"]
+    depends_on = parameters_used(template, {k: v for k, v in props.items() if k != "VersionDescription"})
+    assert {
+        "Stage",
+        "MemorySize",
+        "LogLevel",
+        "CorsAllowOrigins",
+        "AuthIssuer",
+        "EnableTracing",
+    } <= depends_on
+    condition, fingerprint, otherwise = props["VersionDescription"]["Fn::If"]
+    assert condition == "SnapStartEnabled"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    # EnableSnapStart itself: the description appears (a replacement) when it turns on.
+    assert parameters_used(template, fingerprint) == depends_on - {"EnableSnapStart"}
+
+    config = tomllib.loads(SAMCONFIG.read_text())
+    for name in ("default", "prod"):
+        for extra in ({}, EXTERNAL_AUTH | {"AuthScopePrefix": "api://orders/"}):
+            overrides = parameter_overrides(config[name]) | extra | {"EnableSnapStart": "true"}
+            description = Stack(template, overrides).properties("ApiFunction")["VersionDescription"]
+            assert len(description) <= 256, (name, description)
+
+
+def test_tracing_is_a_parameter_off_by_default() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["EnableTracing"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("false", ["false", "true"])
+    off, on = Stack(template), Stack(template, {"EnableTracing": "true"})
+    assert off.properties("ApiFunction")["Tracing"] == "PassThrough"
+    assert on.properties("ApiFunction")["Tracing"] == "Active"
+    # The function's environment is the same either way.
+    assert off.function_environment() == on.function_environment()
+
+
+# --- the optional edge cache -------------------------------------------------------------
+
+CLOUDFRONT = "AWS::CloudFront::"
+# AWS managed policies, by the ids CloudFront documents for CloudFormation.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+# The statuses CloudFront caches by default (for 10 seconds) when the origin says nothing.
+CACHED_ERROR_STATUSES = {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+API_HOST = f"{STAND_IN_IDS['HttpApi']}.execute-api.us-east-1.amazonaws.com"
+
+
+def cloudfront_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"].startswith(CLOUDFRONT)}
+
+
+def menu_max_age() -> int:
+    match = re.search(r"\bmax-age=(\d+)", menu_router.PUBLIC_CACHE)
+    assert match, menu_router.PUBLIC_CACHE
+    assert "public" in menu_router.PUBLIC_CACHE
+    return int(match.group(1))
+
+
+def behaviour_for(config: dict[str, Any], path: str) -> dict[str, Any]:
+    """The cache behaviour CloudFront picks for a viewer path: the first path pattern
+    that matches (* any characters, ? one), else the default."""
+    for behaviour in config.get("CacheBehaviors", []):
+        if fnmatch.fnmatchcase(path, "/" + behaviour["PathPattern"].lstrip("/")):
+            return behaviour
+    return config["DefaultCacheBehavior"]
+
+
+def test_cdn_is_off_by_default() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["EnableCdn"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("false", ["false", "true"])
+    resources = cloudfront_resources(template)
+    assert {r["Type"] for r in resources.values()} == {
+        f"{CLOUDFRONT}Distribution",
+        f"{CLOUDFRONT}CachePolicy",
+    }
+    stack = Stack(template)
+    assert not any(stack.exists(logical_id) for logical_id in resources)
+    assert not {"CdnUrl", "CdnDistributionId"} & set(stack.outputs())
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_cdn_caches_public_menu_reads_and_passes_everything_else_through(stage: str) -> None:
+    template = load_template()
+    stack = Stack(template, {"EnableCdn": "true", "Stage": stage})
+    assert all(stack.exists(logical_id) for logical_id in cloudfront_resources(template))
+    config = stack.properties("Cdn")["DistributionConfig"]
+    assert config["Enabled"] is True
+
+    # One origin, the API, over HTTPS only; no OriginPath (see the next test).
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == API_HOST
+    assert "OriginPath" not in origin
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+
+    behaviours = [*config["CacheBehaviors"], config["DefaultCacheBehavior"]]
+    assert len(behaviours) == 2
+    for behaviour in behaviours:
+        assert behaviour["TargetOriginId"] == origin["Id"]
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+        # Writes and CORS preflights pass everywhere; only GET and HEAD may be cached.
+        assert set(behaviour["AllowedMethods"]) == ALL_METHODS
+        assert set(behaviour["CachedMethods"]) == {"GET", "HEAD"}
+        # Every viewer header but Host reaches the API (Origin, Access-Control-Request-*,
+        # Content-Type, If-Match...); API Gateway must see its own host name.
+        assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+        assert "ForwardedValues" not in behaviour  # legacy settings
+
+    # The menu: the collection and every item, nothing else.
+    menu = behaviour_for(config, f"/{stage}/menu")
+    assert menu is config["CacheBehaviors"][0]
+    assert behaviour_for(config, f"/{stage}/menu/pizza-margherita") is menu
+    for path in (f"/{stage}/orders", f"/{stage}/orders/abc", f"/{stage}/hello", f"/{stage}/docs", "/menu"):
+        assert behaviour_for(config, path) is config["DefaultCacheBehavior"], path
+    assert menu["CachePolicyId"] == STAND_IN_IDS["MenuCachePolicy"]
+    assert menu["Compress"] is True
+    policy = stack.properties("MenuCachePolicy")["CachePolicyConfig"]
+    # Only what the app marks cacheable is cached (DefaultTTL 0: no Cache-Control, no
+    # cache; MinTTL 0: private/no-store are honoured), for as long as it says, capped.
+    assert policy["MinTTL"] == 0
+    assert policy["DefaultTTL"] == 0
+    assert menu_max_age() <= policy["MaxTTL"] <= 3600
+    key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    # Origin because the app's CORS headers depend on it (Vary: Origin); never
+    # Authorization: the menu is public, and a token in the key would split the cache
+    # per caller.
+    assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Origin"]}
+    assert "authorization" not in json.dumps(policy).lower()
+    assert key["EnableAcceptEncodingGzip"] is True
+    assert key["EnableAcceptEncodingBrotli"] is True
+
+    # Everything else: not cached; with caching disabled the origin request policy
+    # also forwards Authorization.
+    default = config["DefaultCacheBehavior"]
+    assert default["CachePolicyId"] == CACHING_DISABLED
+    assert "PathPattern" not in default
+
+    # No error is cached (CloudFront would keep a 404 or a 503 for 10 seconds).
+    errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]}
+    assert set(errors) == CACHED_ERROR_STATUSES
+    assert all(e == {"ErrorCode": code, "ErrorCachingMinTTL": 0} for code, e in errors.items())
+
+    outputs = stack.outputs()
+    assert outputs["CdnUrl"] == f"https://{CDN_DOMAIN}/{stage}"
+    assert outputs["CdnDistributionId"] == STAND_IN_IDS["Cdn"]
+    assert template["Outputs"]["CdnUrl"]["Condition"] == template["Resources"]["Cdn"]["Condition"]
+
+
+def test_cdn_urls_are_the_ones_the_app_advertises() -> None:
+    """Behind CloudFront the API still sees its execute-api host, so the app takes the
+    stage as its public prefix (Location headers, the docs' spec URL). The CDN
+    therefore keeps the stage in its URLs: every URL the app hands out through it
+    leads back to the same origin path."""
+    template = load_template()
+    stack = Stack(template, {"EnableCdn": "true"})
+    config = stack.properties("Cdn")["DistributionConfig"]
+    (origin,) = config["Origins"]
+    cdn_url = stack.outputs()["CdnUrl"]
+    for route in ("/menu", "/orders/01J0000000000000000000000", "/docs"):
+        viewer_path = cdn_url.removeprefix(f"https://{CDN_DOMAIN}") + route
+        origin_path = origin.get("OriginPath", "") + viewer_path
+        event = http_api_event("dev", route)
+        event["rawPath"] = event["requestContext"]["http"]["path"] = origin_path
+        # CloudFront sends the origin's host name (AllViewerExceptHostHeader).
+        event["headers"]["host"] = event["requestContext"]["domainName"] = origin["DomainName"]
+        root_path, path = public_paths(event, origin_path)
+        assert path == root_path + route
+        # What the app advertises (root_path + route) is what the viewer asked for.
+        assert path == viewer_path, (route, root_path)
+
+
+# --- alarms ---------------------------------------------------------------------------
+
+ALARM = "AWS::CloudWatch::Alarm"
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == ALARM}
+
+
+def test_alarms_watch_5xx_rate_errors_throttles_and_duration_and_notify_the_topic() -> None:
+    template = load_template()
+    found = alarms(template)
+    assert set(found) == {
+        "Api5xxRateAlarm",
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "FunctionDurationAlarm",
+    }
+    stack = Stack(template)
+    topic = STAND_IN_IDS["AlarmTopic"]
+    for logical_id, alarm in found.items():
+        assert "Condition" not in alarm, logical_id
+        props = stack.properties(logical_id)
+        assert props["AlarmActions"] == [topic], logical_id
+        assert props["OKActions"] == [topic], logical_id
+        assert props["TreatMissingData"] == "notBreaching", logical_id
+        assert props["AlarmDescription"], logical_id
+        assert props["EvaluationPeriods"] >= 1
+
+    # The function's own metrics, every version and alias together (FunctionName only).
+    for logical_id, metric, statistic in (
+        ("FunctionErrorsAlarm", "Errors", "Sum"),
+        ("FunctionThrottlesAlarm", "Throttles", "Sum"),
+    ):
+        props = stack.properties(logical_id)
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
+            "AWS/Lambda",
+            metric,
+            statistic,
+        )
+        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": STAND_IN_IDS["ApiFunction"]}]
+        assert (props["ComparisonOperator"], props["Threshold"], props["Period"]) == (
+            "GreaterThanThreshold",
+            0,
+            300,
+        )
+
+    # p99 duration close to the timeout.
+    duration = stack.properties("FunctionDurationAlarm")
+    assert (duration["MetricName"], duration["ExtendedStatistic"]) == ("Duration", "p99")
+    assert duration["Dimensions"] == [{"Name": "FunctionName", "Value": STAND_IN_IDS["ApiFunction"]}]
+    timeout_ms = template["Resources"]["ApiFunction"]["Properties"]["Timeout"] * 1000
+    assert 0.5 * timeout_ms <= duration["Threshold"] < timeout_ms
+    assert duration["Unit"] == "Milliseconds"
+
+    # 5xx rate: the stage's 5xx over its request count, in percent, over 5 minutes.
+    rate = stack.properties("Api5xxRateAlarm")
+    metrics = {m["Id"]: m for m in rate["Metrics"]}
+    dimensions = [{"Name": "ApiId", "Value": STAND_IN_IDS["HttpApi"]}, {"Name": "Stage", "Value": "dev"}]
+    for metric_id, name in (("errors", "5xx"), ("requests", "Count")):
+        stat = metrics[metric_id]["MetricStat"]
+        assert stat["Metric"] == {"Namespace": "AWS/ApiGateway", "MetricName": name, "Dimensions": dimensions}
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+        assert metrics[metric_id]["ReturnData"] is False
+    (expression,) = [m for m in metrics.values() if "Expression" in m]
+    assert expression["ReturnData"] is True
+    assert re.search(r"100 \* FILL\(errors, 0\) / requests", expression["Expression"])
+    assert (rate["ComparisonOperator"], rate["Threshold"]) == ("GreaterThanThreshold", 5)
+
+
+def test_alarm_topic_always_exists_and_mails_only_when_asked() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["AlarmEmail"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ("", "ops@example.com", "on-call+api@team.example.co.uk"):
+        assert pattern.fullmatch(good), good
+    for bad in ("ops", "ops@example", "two words@example.com", "@example.com"):
+        assert not pattern.fullmatch(bad), bad
+
+    topics = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::SNS::Topic"]
+    assert topics == ["AlarmTopic"]
+    assert "Condition" not in template["Resources"]["AlarmTopic"]
+    subscriptions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::SNS::Subscription"]
+    assert subscriptions == ["AlarmEmailSubscription"]
+    assert not Stack(template).exists("AlarmEmailSubscription")
+    with_email = Stack(template, {"AlarmEmail": "ops@example.com"})
+    assert with_email.properties("AlarmEmailSubscription") == {
+        "TopicArn": STAND_IN_IDS["AlarmTopic"],
+        "Protocol": "email",
+        "Endpoint": "ops@example.com",
+    }
+    assert Stack(template).outputs()["AlarmTopicArn"] == STAND_IN_IDS["AlarmTopic"]
+
+
+# --- cfn-lint on the other branch ---------------------------------------------------------
+
+
+def test_sam_validate_lint_with_every_option_on(tmp_path: Path) -> None:
+    """cfn-lint checks the template as its defaults make it; a copy whose defaults
+    turn every option on checks the other branch (CloudFront, SnapStart, X-Ray, the
+    e-mail subscription)."""
+    text = TEMPLATE.read_text()
+    for name, value in ALL_OPTIONS.items():
+        default = '""' if name == "AlarmEmail" else '"false"'
+        text, count = re.subn(
+            rf"(\n  {name}:\n    Type: String\n    Default: ){re.escape(default)}\n",
+            rf'\g<1>"{value}"\n',
+            text,
+        )
+        assert count == 1, name
+    flipped = tmp_path / "template.yaml"
+    flipped.write_text(text)
+    template = load_template(flipped)
+    assert {name: template["Parameters"][name]["Default"] for name in ALL_OPTIONS} == ALL_OPTIONS
+    run([str(SAM), "validate", "--lint", "--template", str(flipped)])
 
 
 # --- the build -------------------------------------------------------------------
@@ -872,17 +1425,35 @@ def test_sam_build_makes_a_complete_artifact(sam_build: Callable[[str], Path], a
     artifact = build_dir / "ApiFunction"
     assert (build_dir / "template.yaml").is_file()
 
-    # The app, exactly the source files of src/app, no bytecode from this machine.
+    # The app, exactly the source files of src/app (no bytecode from this machine)...
     source = ROOT / "src" / "app"
     assert (artifact / "app" / "main.py").is_file()
-    shipped = {p.relative_to(artifact / "app") for p in (artifact / "app").rglob("*") if p.is_file()}
+    shipped = {
+        p.relative_to(artifact / "app")
+        for p in (artifact / "app").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     expected = {
         p.relative_to(source)
         for p in source.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
     assert shipped == expected
-    assert not list(artifact.rglob("__pycache__"))
+    # ...and bytecode for every module in the artifact, compiled by the recipe for
+    # python3.13 as unchecked-hash .pyc (PEP 552 flags word 0b01): never compared
+    # with the source, so SAM's 1980 zip timestamps cannot make it stale, and
+    # /var/task being read-only no longer means compiling on every cold start.
+    missing = [
+        str(p.relative_to(artifact))
+        for p in artifact.rglob("*.py")
+        if not (p.parent / "__pycache__" / f"{p.stem}.cpython-313.pyc").is_file()
+    ]
+    assert not missing, f"no bytecode for {len(missing)} modules, e.g. {missing[:5]}"
+    for pyc in artifact.rglob("*.pyc"):
+        assert pyc.parent.name == "__pycache__", pyc
+        assert pyc.name.endswith(".cpython-313.pyc"), pyc
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b01, f"{pyc}: not unchecked-hash bytecode (flags {flags:#04b})"
 
     # Every pinned runtime dependency, in its pinned version, and nothing the
     # Lambda runtime already has or that never runs there.
