@@ -24,7 +24,7 @@ class MenuItemNotFound(Problem):
     type_slug = "menu-item-not-found"
 
 
-def menu_service(request: Request) -> MenuService:
+async def menu_service(request: Request) -> MenuService:
     service: MenuService = request.app.state.menu
     return service
 

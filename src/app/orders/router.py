@@ -33,7 +33,7 @@ class BadIdempotencyKey(Problem):
     type_slug = "bad-idempotency-key"
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
