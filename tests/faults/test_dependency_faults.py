@@ -105,7 +105,7 @@ def test_reads_under_throttling_are_503(
 def test_a_latency_spike_fails_fast_not_at_the_lambda_timeout(
     dynamo_client: tuple[TestClient, DynamoStore], proxy: FaultProxy
 ) -> None:
-    client, truth = dynamo_client
+    client, _ = dynamo_client
     proxy.delays["GetItem"] = 5.0  # far beyond the 2 s read timeout
     started = time.monotonic()
     response = client.get("/orders/01JDQ3V8Y6Q0W6D3W6X4T9M2KZ", headers=headers())
