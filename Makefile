@@ -24,6 +24,7 @@ help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
 	@echo "make test   install what is needed and run every test and check"
 	@echo "make build  sam build (arm64, as deployed)"
+	@echo "make bench  benchmark against the baselines: one table, JSON in bench/results/"
 	@echo "make lock   re-pin requirements/*.txt from requirements/*.in (needs network)"
 
 # venv(dir, python, requirements): a virtual environment installed from hashed pins,
@@ -88,7 +89,7 @@ validate: .venv-sam/.installed
 build: .venv-sam/.installed
 	$(SAM) build
 
-test: lint validate pytest compat
+test: lint validate pytest compat bench-smoke
 	@echo "make test: all checks passed"
 
 lock:
@@ -101,3 +102,6 @@ clean:
 
 # sam build runs `make build-ApiFunction` (template.yaml, BuildMethod: makefile); the recipe:
 include $(dir $(lastword $(MAKEFILE_LIST)))lambda-build.mk
+
+# make bench, make bench-smoke (the regression guard that `make test` runs):
+include $(dir $(firstword $(MAKEFILE_LIST)))bench/bench.mk

@@ -1,0 +1,48 @@
+# The benchmark suite (issue 6), included by the Makefile.
+#
+#   make bench        every figure against the baselines, one table, JSON under bench/results/
+#   make bench-smoke  the regression guard (`make test` runs it): cold start and warm
+#                     /hello only, fewer repetitions; fails when a guarded ratio is more
+#                     than 25% worse than its target
+#   make bench-lock   re-pin requirements/bench.txt (needs network)
+#
+# The artifact is built by `sam build` exactly as for a deploy (lambda-build.mk), in
+# a build directory of the suite's own (.aws-sam/bench/<arch>), and rebuilt only when
+# what it is made of changes. The baselines and tools live in .venv-bench, installed
+# from requirements/bench.txt and used by nothing else.
+
+BENCH_PY := .venv-bench/bin/python
+BENCH_BUILD := .aws-sam/bench
+BENCH_INPUTS := $(shell find src/app -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null) \
+	lambda-build.mk requirements/runtime.txt template.yaml
+
+.PHONY: bench bench-smoke bench-lock bench-wrk
+
+.venv-bench/.installed: requirements/bench.txt
+	$(call venv,.venv-bench,$(PY313),requirements/bench.txt)
+
+# An outer make's flags (a jobserver) must not leak into the make that SAM runs.
+$(BENCH_BUILD)/%/.built: $(BENCH_INPUTS) | .venv-sam/.installed
+	rm -rf $(BENCH_BUILD)/$*
+	mkdir -p $(BENCH_BUILD)/$*
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL LAMBDA_ARCHITECTURE=$* $(SAM) build --template template.yaml \
+	  --parameter-overrides Architecture=$* --build-dir $(BENCH_BUILD)/$*/build \
+	  --cache-dir $(BENCH_BUILD)/$*/cache > $(BENCH_BUILD)/$*/sam-build.log 2>&1 \
+	  || { cat $(BENCH_BUILD)/$*/sam-build.log >&2; exit 1; }
+	touch $@
+
+# wrk drives the uvicorn figure; installed from Debian's packages when missing. If
+# that fails, the suite says so and falls back to bench/loadgen.py.
+bench-wrk:
+	@command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update -q \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; } \
+	  || echo "bench: wrk could not be installed; the uvicorn figure uses bench/loadgen.py"
+
+bench: .venv-bench/.installed $(VENV)/.installed $(BENCH_BUILD)/x86_64/.built $(BENCH_BUILD)/arm64/.built bench-wrk
+	$(BENCH_PY) -m bench.run
+
+bench-smoke: .venv-bench/.installed $(BENCH_BUILD)/x86_64/.built
+	$(BENCH_PY) -m bench.run --smoke
+
+bench-lock:
+	uv pip compile --universal --python-version 3.13 --generate-hashes --no-header -q requirements/bench.in -o requirements/bench.txt

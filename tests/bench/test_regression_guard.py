@@ -1,0 +1,156 @@
+"""The benchmark's verdicts and its regression guard, as rules (nothing is timed here).
+
+The guard itself is `make bench-smoke`, a run of fresh processes outside pytest
+that `make test` depends on; these tests pin down what it decides from a run's
+figures, and that it is wired in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import importtime, report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_with(cold: float = 100.0, warm: float = 100.0) -> dict[str, Any]:
+    """Figures where this project's cold start and warm /hello are the given
+    percentages of their targets (100: exactly on target)."""
+    typical, typical_pyc, async_hello, powertools = 500.0, 300.0, 100.0, 40.0
+    ours_cold = min(0.6 * typical, 1.2 * typical_pyc) * cold / 100
+    ours_warm = min(1.5 * async_hello, 4 * powertools) * warm / 100
+
+    def ms(median: float) -> dict[str, float]:
+        return {"median": median, "p99": median * 1.2, "n": 7}
+
+    return {
+        "cold": {
+            "ours": {"total_ms": ms(ours_cold)},
+            "typical": {"total_ms": ms(typical)},
+            "typical_pyc": {"total_ms": ms(typical_pyc)},
+        },
+        "warm": {
+            "ours": {"hello": ms(ours_warm)},
+            "typical_async": {"hello": ms(async_hello)},
+            "powertools": {"hello": ms(powertools)},
+        },
+    }
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, report.Verdict]:
+    return {v.target.key: v for v in report.judge_all(results)}
+
+
+def test_figures_on_target_pass_and_do_not_trip_the_guard() -> None:
+    found = verdicts(run_with(cold=100, warm=100))
+    for key in ("cold_vs_typical", "cold_vs_typical_pyc", "warm_hello_vs_async", "warm_hello_vs_powertools"):
+        assert found[key].word == "PASS", key
+        assert not found[key].guard_failed, key
+
+
+def test_a_miss_by_up_to_25_percent_is_reported_but_does_not_fail_the_guard() -> None:
+    found = verdicts(run_with(cold=124, warm=124))
+    assert found["cold_vs_typical_pyc"].word == "MISS"
+    assert found["warm_hello_vs_powertools"].word == "MISS"
+    assert not any(v.guard_failed for v in found.values())
+
+
+@pytest.mark.parametrize(("cold", "warm", "tripped"), [(126, 100, "cold"), (100, 126, "warm")])
+def test_a_cold_or_warm_hello_ratio_over_25_percent_worse_fails_the_guard(
+    cold: float, warm: float, tripped: str
+) -> None:
+    failed = {v.target.key for v in report.judge_all(run_with(cold=cold, warm=warm)) if v.guard_failed}
+    assert failed
+    assert all(key.startswith(tripped) for key in failed), failed
+
+
+def test_only_cold_start_and_warm_hello_against_fastapi_are_guarded() -> None:
+    """The Powertools ratio is reported, not guarded: bare FastAPI + Mangum is
+    itself past the guard's 5x, so it would fail whatever changed."""
+    guarded = {t.key for t in report.TARGETS if t.guarded}
+    assert guarded == {"cold_vs_typical", "cold_vs_typical_pyc", "warm_hello_vs_async"}
+
+
+def test_a_powertools_miss_is_reported_but_never_fails_the_guard() -> None:
+    results = run_with()
+    results["warm"]["powertools"]["hello"]["median"] = 1.0
+    found = verdicts(results)
+    assert found["warm_hello_vs_powertools"].word == "MISS"
+    assert not found["warm_hello_vs_powertools"].guard_failed
+
+
+def test_a_figure_this_run_did_not_measure_is_not_a_verdict() -> None:
+    found = verdicts(run_with())
+    assert found["zip_arm64"].word == "n/a"
+    assert found["uvicorn_hello"].word == "n/a"
+    assert not found["zip_arm64"].guard_failed
+
+
+def test_throughput_must_reach_at_least_its_share_of_the_baseline() -> None:
+    def local(ours: float) -> dict[str, Any]:
+        return {"local": {"ours": {"rps": {"median": ours}}, "starlette": {"rps": {"median": 1000.0}}}}
+
+    assert verdicts(local(700.0))["uvicorn_hello"].word == "PASS"
+    assert verdicts(local(690.0))["uvicorn_hello"].word == "MISS"
+
+
+def test_the_table_shows_a_verdict_for_every_measured_target_only() -> None:
+    text = report.table(run_with(cold=130))
+    assert "MISS (guard: FAIL)" in text
+    for target in report.TARGETS:
+        assert (target.figure in text) == (target.section in ("cold", "warm") and target.field != "order")
+
+
+def test_p99_is_the_nearest_rank() -> None:
+    assert report.p99(list(range(1, 101))) == 99
+    assert report.p99([3.0, 1.0, 2.0]) == 3.0
+
+
+def test_importtime_lines_are_parsed_with_their_nesting() -> None:
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |     _io\n"
+        "import time:      1500 |       9000 |   pydantic.main\n"
+        "import time:      2000 |      30000 | app.main\n"
+    )
+    parsed = importtime.parse(stderr)
+    assert [(e["module"], e["self_us"], e["cumulative_us"], e["depth"]) for e in parsed] == [
+        ("_io", 120, 120, 2),
+        ("pydantic.main", 1500, 9000, 1),
+        ("app.main", 2000, 30000, 0),
+    ]
+
+
+def test_make_test_runs_the_smoke_guard() -> None:
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "-m bench.run --smoke" in dry_run.stdout
+
+
+def pins(name: str) -> dict[str, str]:
+    text = (ROOT / "requirements" / name).read_text()
+    return {
+        m[0].lower().replace("_", "-"): m[1] for m in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)
+    }
+
+
+def test_the_baselines_run_the_deployed_versions() -> None:
+    runtime, bench = pins("runtime.txt"), pins("bench.txt")
+    for name in ("fastapi", "mangum", "pydantic", "pydantic-core", "starlette", "anyio"):
+        assert bench[name] == runtime[name], name
+
+
+def test_the_committed_results_judge_every_target() -> None:
+    latest = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    assert latest["meta"]["profile"] == "full"
+    assert {v["target"] for v in latest["verdicts"]} == {t.key for t in report.TARGETS}
+    assert all(v["verdict"] in ("PASS", "MISS") for v in latest["verdicts"])
