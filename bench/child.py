@@ -54,6 +54,8 @@ def proc_status() -> dict[str, int]:
 
 def load_handler(config):
     sys.path.insert(0, config["task_root"])
+    if config.get("runtime_root"):  # the runtime's own packages (boto3) come last, as on Lambda
+        sys.path.append(config["runtime_root"])
     module = importlib.import_module(config["module"])
     return getattr(module, config["handler"])
 

@@ -23,6 +23,7 @@ MB = 1_000_000
 SUBJECTS = {
     "ours": "this project",
     "ours_nopyc": "this project, artifact without bytecode",
+    "ours_dynamodb": "this project, DynamoDB store as deployed (boto3 at 1st call)",
     "typical": "FastAPI+Mangum typical (sync def, no bytecode)",
     "typical_pyc": "FastAPI+Mangum typical, with bytecode",
     "typical_async": "FastAPI+Mangum async def",
@@ -231,6 +232,11 @@ def fmt(amount: float | None, unit: str) -> str:
     return f"{amount:,.1f} {unit}"
 
 
+def fmt_ratio(ratio: float) -> str:
+    """Three decimals below 1, so 0.596x and 0.604x do not both read 0.60x."""
+    return f"{ratio:.3f}x" if abs(ratio) < 1 else f"{ratio:.2f}x"
+
+
 def fmt_limit(target: Target) -> str:
     if target.kind == "max_ratio":
         return f"<= {target.limit:g}x"
@@ -262,7 +268,7 @@ def _dist(results: dict[str, Any], section: str, subject: str, field: str, unit:
 def _ratio(ours: float | None, baseline: float | None) -> str:
     if ours is None or not baseline:
         return "-"
-    return f"{ours / baseline:.2f}x"
+    return fmt_ratio(ours / baseline)
 
 
 def rows(results: dict[str, Any]) -> list[Row]:
@@ -278,7 +284,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         base_name = SUBJECTS.get(t.baseline or "", "-")
         base_value = _dist(results, t.section, t.baseline, t.field, t.unit) if t.baseline else "-"
         ours = _dist(results, t.section, "ours", t.field, t.unit)
-        ratio = f"{verdict.ratio:.2f}x" if verdict.ratio is not None else "-"
+        ratio = fmt_ratio(verdict.ratio) if verdict.ratio is not None else "-"
         word = verdict.word + (" (guard: FAIL)" if verdict.guard_failed else "")
         out.append(Row(t.figure, ours, base_name, base_value, ratio, fmt_limit(t), word))
 
@@ -298,10 +304,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
     # cold
     target_row("cold_vs_typical")
     target_row("cold_vs_typical_pyc")
-    for subject in ("ours_nopyc", "powertools", "raw"):
+    for subject in ("ours_nopyc", "ours_dynamodb", "powertools", "raw"):
         context("  cold start to first response", "cold", "total_ms", subject, "ms")
     for field, label in (("import_ms", "  import to handler ready"), ("first_ms", "  first invocation")):
-        for subject in ("typical", "typical_pyc", "ours_nopyc", "powertools"):
+        for subject in ("typical", "typical_pyc", "ours_nopyc", "ours_dynamodb", "powertools"):
             context(label, "cold", field, subject, "ms")
     # warm
     target_row("warm_hello_vs_async")
@@ -322,7 +328,9 @@ def rows(results: dict[str, Any]) -> list[Row]:
         "growth_cache_filling_bytes",
         "bytes",
     )
-    context("  RSS growth, invocation 1,000 -> 10,000", "memory", "growth_bytes", "typical", "bytes")
+    if value(results, "memory", "typical", "growth_bytes") is not None:  # a ratio of near-zeros means nothing
+        base = fmt(value(results, "memory", "typical", "growth_bytes"), "bytes")
+        out.append(Row("  RSS growth, invocation 1,000 -> 10,000", "", SUBJECTS["typical"], base, "", "", ""))
     # package
     target_row("zip_arm64")
     ours_only("  zip, x86_64", "package", "x86_64_zip_bytes", "bytes")
@@ -355,3 +363,20 @@ def markdown(results: dict[str, Any]) -> str:
         cells = [getattr(row, f).strip().replace("|", "\\|") for f in fields]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def main() -> None:
+    """Re-render a saved run: python -m bench.report [--markdown] bench/results/latest.json"""
+    import json
+    import sys
+
+    args = sys.argv[1:]
+    markdown_out = "--markdown" in args
+    path = next(a for a in args if not a.startswith("--"))
+    with open(path) as f:
+        results = json.load(f)
+    print(markdown(results) if markdown_out else table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -52,7 +52,7 @@ class Profile:
 
 FULL = Profile(
     cold_runs=20,
-    cold_subjects=("ours", "ours_nopyc", "typical", "typical_pyc", "powertools", "raw"),
+    cold_subjects=("ours", "ours_nopyc", "ours_dynamodb", "typical", "typical_pyc", "powertools", "raw"),
     warm_rounds=2,
     warm_iterations=2500,
     warm_warmup=300,
@@ -86,6 +86,7 @@ class Subject:
     task: Path
     module: str
     handler: str = "handler"
+    runtime_root: Path | None = None
 
 
 class Workspace:
@@ -105,6 +106,9 @@ class Workspace:
             self.subjects["ours_nopyc"] = Subject(
                 "ours_nopyc", subjects.without_bytecode(ours, root / "task-ours-nopyc"), "app.main"
             )
+        if "ours_dynamodb" in needed:
+            runtime = subjects.runtime_root(root / "lambda-runtime")
+            self.subjects["ours_dynamodb"] = Subject("ours_dynamodb", ours, "app.main", runtime_root=runtime)
         if "typical" in needed:
             task = subjects.baseline_task("fastapi", root / "task-typical", compiled=False)
             self.subjects["typical"] = Subject("typical", task, "hello_sync")
@@ -125,12 +129,19 @@ class Workspace:
         if not subject.name.startswith("ours"):
             return subjects.lambda_env(subject.task)
         self.counter += 1  # a fresh SQLite file for every process
-        return subjects.app_env(subject.task, self.jwks, self.root / f"app-{self.counter}.db")
+        env = subjects.app_env(subject.task, self.jwks, self.root / f"app-{self.counter}.db")
+        return subjects.deployed_store_env(env) if subject.name == "ours_dynamodb" else env
 
     def config(self, subject: Subject, **extra: Any) -> Path:
         self.counter += 1
         path = self.root / f"config-{self.counter}.json"
-        body = {"task_root": str(subject.task), "module": subject.module, "handler": subject.handler, **extra}
+        body = {
+            "task_root": str(subject.task),
+            "runtime_root": str(subject.runtime_root or ""),
+            "module": subject.module,
+            "handler": subject.handler,
+            **extra,
+        }
         path.write_text(json.dumps(body))
         return path
 

@@ -143,6 +143,49 @@ def baseline_task(kind: str, dest: Path, *, compiled: bool) -> Path:
     return dest
 
 
+# Run by the dev environment's python, which has boto3 (the bench one does not):
+# the top-level files and folders of boto3 and everything it requires.
+_RUNTIME_CLOSURE = r"""
+import importlib.metadata as md, json, re
+found, pending = {}, ["boto3"]
+while pending:
+    dist = md.distribution(pending.pop())
+    if dist.metadata["Name"].lower() in found:
+        continue
+    found[dist.metadata["Name"].lower()] = dist
+    for line in dist.requires or []:
+        requirement, _, marker = line.partition(";")
+        if "extra ==" not in marker:
+            name = re.split(r"[\s<>=!~\[(]", requirement.strip(), maxsplit=1)[0]
+            try:
+                md.distribution(name)
+            except md.PackageNotFoundError:
+                continue
+            pending.append(name)
+tops = {}
+for dist in found.values():
+    for file in dist.files or []:
+        if file.parts[0] not in ("..", "__pycache__") and not file.parts[0].endswith(".dist-info"):
+            tops[file.parts[0]] = str(dist.locate_file(file.parts[0]))
+print(json.dumps(tops))
+"""
+
+
+def runtime_root(dest: Path) -> Path:
+    """A stand-in for the Lambda runtime's own packages (boto3 and what it needs,
+    from the dev environment), as the deploy tests make it: links in one folder."""
+    out = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", _RUNTIME_CLOSURE],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dest.mkdir()
+    for top, target in json.loads(out.stdout).items():
+        (dest / top).symlink_to(target, target_is_directory=Path(target).is_dir())
+    return dest
+
+
 def snapshot(path: Path) -> list[str]:
     """Every path under a task directory: the same before and after a run, or the
     run wrote to what is read-only on Lambda."""
@@ -277,6 +320,25 @@ def app_env(task: Path, jwks: Path, sqlite: Path) -> dict[str, str]:
         "APP_STORE": "sqlite",
         "APP_SQLITE_PATH": str(sqlite),
         "APP_RATE_LIMIT": "1000000/second",
+    }
+
+
+def deployed_store_env(env: dict[str, str]) -> dict[str, str]:
+    """The template's store (DynamoDB, boto3 client built at the first
+    invocation) without reaching AWS: stand-in credentials (nothing is signed for
+    GET /hello), no instance metadata, and no rate limit (its DynamoDB counter
+    would call DynamoDB on every request)."""
+    return {
+        **env,
+        "APP_STORE": "dynamodb",
+        "APP_DYNAMODB_TABLE": "bench-table",
+        "APP_RATE_LIMIT": "0",
+        "AWS_ACCESS_KEY_ID": "ASIABENCHSTANDIN",
+        "AWS_SECRET_ACCESS_KEY": "bench-stand-in-secret",
+        "AWS_SESSION_TOKEN": "bench-stand-in-token",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
     }
 
 
