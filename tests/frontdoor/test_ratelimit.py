@@ -143,6 +143,8 @@ def test_authenticated_callers_are_limited_by_sub(make_app: Callable[..., FastAP
 
 def test_the_limiter_fails_open(make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture) -> None:
     class Broken:
+        blocking = True
+
         def increment(self, key: str, window_start: int, expires_at: int) -> int:
             raise ConnectionError("DynamoDB unreachable")
 

@@ -13,13 +13,12 @@ import json
 import logging
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jose import jwk
-from jose.backends.base import Key
+if TYPE_CHECKING:
+    from jose.backends.base import Key
 
 log = logging.getLogger("app.auth")
 
@@ -86,6 +85,10 @@ class JwksCache:
         entry = self._jwks.get(kid)
         if entry is None:
             raise KeyNotFound(kid)
+        # python-jose and its cryptography backend cost ~35 ms to import: paid
+        # by the first token, not by every cold start (a public /hello needs none).
+        from jose import jwk
+
         constructed = jwk.construct(entry, alg)
         self._constructed[(kid, alg)] = constructed
         return constructed, entry
@@ -121,6 +124,8 @@ class JwksCache:
         if self.file:
             raw = Path(self.file).read_bytes()
         else:
+            import urllib.request  # only for a URL source, at the first fetch
+
             assert self.url is not None
             if not self.url.startswith(("https://", "http://")):
                 raise ValueError("JWKS URL must be http(s)")

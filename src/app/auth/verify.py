@@ -12,13 +12,13 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
-
-from jose import jws
-from jose.backends.base import Key
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.auth.keys import ALLOWED_ALGORITHMS, EC_ALGORITHMS, JwksCache, KeyNotFound
 from app.auth.principal import Principal
+
+if TYPE_CHECKING:
+    from jose.backends.base import Key
 
 MAX_TOKEN_BYTES = 8 * 1024
 LEEWAY_SECONDS = 30
@@ -90,6 +90,8 @@ class TokenVerifier:
         if token.count(".") != 2:
             # JWE (five parts), unsecured or truncated tokens: all refused.
             raise InvalidToken("token is not a signed JWT")
+        from jose import jws  # imported at the first token (see keys.py)
+
         try:
             header = jws.get_unverified_header(token)
         except Exception:
@@ -133,6 +135,8 @@ class TokenVerifier:
 
     @staticmethod
     def _verify_signature(token: str, key: Key, alg: str) -> bytes:
+        from jose import jws
+
         try:
             payload = jws.verify(token, key, algorithms=[alg])
         except Exception:

@@ -15,18 +15,24 @@ import base64
 import binascii
 import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
-from mangum.protocols import LifespanCycle
-from mangum.types import ASGI
+from mangum.protocols import HTTPCycle, LifespanCycle
+from mangum.types import ASGI, LambdaHandler
 
 from app.aws_lambda.stage import StageMiddleware
 from app.http.problems import PROBLEM_JSON, problem_body
 from app.store import blocking
 
 log = logging.getLogger("app.lambda")
+
+
+class Rejection(NamedTuple):
+    status: int
+    slug: str
+    detail: str
 
 
 class LambdaAdapter:
@@ -63,9 +69,9 @@ class LambdaAdapter:
         atexit.register(cycle.__exit__, None, None, None)
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
-        rejection = self.check(event, context)
-        if rejection is not None:
-            status, slug, detail = rejection
+        checked = self.check(event, context)
+        if isinstance(checked, Rejection):
+            status, slug, detail = checked
             keys = sorted(map(str, event))[:10] if isinstance(event, dict) else type(event).__name__
             log.error(
                 f"event refused: {detail}",
@@ -77,7 +83,9 @@ class LambdaAdapter:
         # replaced the current loop; Mangum uses whatever is current.
         asyncio.set_event_loop(self.loop)
         try:
-            return self.mangum(event, context)
+            # What Mangum.__call__ does with lifespan off, without inferring
+            # the event's kind a second time.
+            return checked(HTTPCycle(checked.scope, checked.body)(self.mangum.app))
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
             # Raised while Mangum turns the event into a scope (the app's own
             # errors never get here: the error boundary and Mangum catch them).
@@ -90,10 +98,19 @@ class LambdaAdapter:
             )
             return _error(400, "malformed-event", "The event is not a well-formed API Gateway HTTP event.")
 
-    def check(self, event: Any, context: Any) -> tuple[int, str, str] | None:
-        """Why this event cannot be served, or None. Cheap: a few dict lookups."""
-        if not isinstance(event, dict) or not _is_http_event(self.mangum, event, context):
-            return 400, "unsupported-event", "This function only handles API Gateway HTTP events."
+    def check(self, event: Any, context: Any) -> LambdaHandler | Rejection:
+        """Mangum's handler for this event, or why it cannot be served. Cheap:
+        a few dict lookups; the body is sized, not decoded."""
+        if not isinstance(event, dict):
+            return Rejection(400, "unsupported-event", "This function only handles API Gateway HTTP events.")
+        try:
+            handler = self.mangum.infer(event, context)
+        except RuntimeError:
+            return Rejection(400, "unsupported-event", "This function only handles API Gateway HTTP events.")
+        problem = self._problem(event)
+        return handler if problem is None else Rejection(*problem)
+
+    def _problem(self, event: dict[str, Any]) -> tuple[int, str, str] | None:
         version = event.get("version")
         if version is not None and version not in ("1.0", "2.0"):
             return 400, "unsupported-event", f"Payload format version {str(version)[:10]!r} is not supported."
@@ -127,14 +144,6 @@ class LambdaAdapter:
             except (binascii.Error, ValueError):
                 return 400, "malformed-event", "The body is marked base64 but is not valid base64."
         return None
-
-
-def _is_http_event(mangum: Mangum, event: dict[str, Any], context: Any) -> bool:
-    try:
-        mangum.infer(event, context)
-    except RuntimeError:
-        return False
-    return True
 
 
 def _error(status: int, slug: str, detail: str) -> dict[str, Any]:

@@ -22,6 +22,8 @@ LIMITER_CLIENT_CONFIG = Config(connect_timeout=0.5, read_timeout=0.5, retries={"
 
 
 class DynamoCounter:
+    blocking = True
+
     def __init__(
         self, table: str, *, endpoint_url: str | None = None, client: DynamoDBClient | Any = None
     ) -> None:

@@ -12,6 +12,8 @@ from app.settings import Settings
 class LazyCounter:
     """Builds the real counter on first use (keeps the SDK out of the cold-start import)."""
 
+    blocking = True
+
     def __init__(self, build: Callable[[], Counter]) -> None:
         self._build = build
         self._counter: Counter | None = None

@@ -28,6 +28,9 @@ class Decision:
 
 
 class Counter(Protocol):
+    # True when increment does I/O: the middleware then keeps it off the event loop.
+    blocking: bool
+
     def increment(self, key: str, window_start: int, expires_at: int) -> int:
         """Add one to the counter of (key, window) and return the new count."""
         ...
@@ -51,6 +54,8 @@ class Limiter:
 
 class MemoryCounter:
     """One process's counters (local runs; a single uvicorn worker)."""
+
+    blocking = False  # a dict update under a lock: cheaper inline than any thread hand-off
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._counts: dict[tuple[str, int], int] = {}

@@ -49,7 +49,12 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            decision: Decision | None = await blocking.run(self.limiter.hit, client_key(scope))
+            key = client_key(scope)
+            decision: Decision | None = (
+                await blocking.run(self.limiter.hit, key)
+                if self.limiter.counter.blocking
+                else self.limiter.hit(key)
+            )
         except Exception as error:
             # Fail open: a limiter outage must not become an API outage.
             log.warning(
