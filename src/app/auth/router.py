@@ -4,8 +4,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from app.auth.dependencies import CurrentPrincipal
+from app.http.problems import problem_responses
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=problem_responses(401, 429))
 
 
 class Me(BaseModel):

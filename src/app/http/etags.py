@@ -7,7 +7,13 @@ import re
 
 from app.http.problems import Problem
 
-_ETAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e]*)"\s*')
+# One element of an entity-tag list and the comma (or end) after it. An opaque
+# tag may itself contain commas (RFC 9110 section 8.8.3), so the list is read
+# element by element, never split on ",".
+_ETAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e]*)"\s*(?:,|\Z)')
+# What parse_etags accepts (less outer whitespace, which the HTTP layer strips), for the docs.
+_ETAG_DOC = r'(W/)?"[\x21\x23-\x7e]*"'
+ETAGS_PATTERN = rf"^(\*|{_ETAG_DOC}( *, *{_ETAG_DOC})*)$"
 
 
 class BadPrecondition(Problem):
@@ -23,12 +29,14 @@ def parse_etags(header: str) -> list[tuple[bool, str]] | None:
     """``[(weak, opaque), ...]``, ``None`` for ``*``; BadPrecondition if malformed."""
     if header.strip() == "*":
         return None
-    tags = []
-    for part in header.split(","):
-        match = _ETAG.fullmatch(part)
+    tags: list[tuple[bool, str]] = []
+    position = 0
+    while position < len(header) or not tags:
+        match = _ETAG.match(header, position)
         if not match:
             raise BadPrecondition('Entity tags look like "v3" (quotes included).')
         tags.append((match.group(1) is not None, match.group(2)))
+        position = match.end()
     return tags
 
 

@@ -47,6 +47,100 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+# -- documentation --------------------------------------------------------------
+# The problem+json shape and the error statuses, for route declarations
+# (``responses=problem_responses(...)``), so the OpenAPI document tells clients
+# (and the schema-driven fuzz tests hold the app to) what an error looks like.
+
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details. Extension members may be added.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "A URN naming the kind of problem, or about:blank."},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "For validation problems: each bad field.",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "code"],
+                "properties": {
+                    "field": {"type": "string", "examples": ["body.lines.0.quantity"]},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+        "request_id": {"type": "string", "description": "On a 500: quote it when reporting the error."},
+    },
+}
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+PROBLEM_STATUSES: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("A malformed header (Content-Length, If-Match, Idempotency-Key)", {}),
+    401: (
+        "No bearer token, or one that fails verification",
+        {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    ),
+    403: ("The token lacks a scope this operation needs", {}),
+    404: ("Not found", {}),
+    409: ("Conflict", {}),
+    412: ("If-Match does not match the current version", {}),
+    413: ("The request body is too large", {}),
+    422: ("Invalid or malformed input; `errors` names each bad field", {}),
+    428: ("If-Match is required", {}),
+    429: ("Too many requests from this client", _RETRY_AFTER),
+    503: ("The data store is not answering; retry later", _RETRY_AFTER),
+}
+
+
+def problem_responses(
+    *statuses: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses, each a problem+json body.
+
+    ``problem_responses(401, 403, described={404: "No such order of yours"})``:
+    the numbers take the generic description, ``described`` a specific one.
+    """
+    wanted = {status: PROBLEM_STATUSES[status][0] for status in statuses}
+    wanted.update(described or {})
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, description in sorted(wanted.items()):
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        headers = PROBLEM_STATUSES.get(status, ("", {}))[1]
+        if headers:
+            response["headers"] = headers
+        responses[status] = response
+    return responses
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Put the Problem schema into the components the responses above refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def problem_body(
     status: int,
     detail: str,
@@ -119,31 +213,61 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "error parsing the body" for a body that is not UTF-8: that
+        # is malformed JSON (RFC 8259 section 8.1), a 422 like any other.
+        return _malformed_json([{"field": "body", "message": "JSON must be UTF-8", "code": "json_invalid"}])
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}"
-    elif exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        if detail == "Method Not Allowed":
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = allowed
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, for a 405's ``Allow`` (RFC 9110).
+
+    Starlette names only the methods of the first route whose path matched, but
+    GET, PUT and DELETE /menu/{item_id} are three routes on one path.
+    """
+    # The auth middleware already flattens the routes (imported here: it imports this module).
+    from app.auth.middleware import _route_path, route_rules
+
+    path = _route_path(request.scope)
+    methods: set[str] = set()
+    for regex, route_methods, _ in route_rules(request.app):
+        if route_methods and regex.match(path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(
-            422,
-            "The request body is not valid JSON.",
-            type_slug="malformed-json",
-            title="Malformed JSON",
-            errors=validation_errors(errors),
-        )
+        return _malformed_json(validation_errors(errors))
     return problem_response(
         422,
         "The request has invalid fields; see errors.",
         type_slug="validation",
         title="Validation failed",
         errors=validation_errors(errors),
+    )
+
+
+def _malformed_json(errors: list[dict[str, str]]) -> Response:
+    return problem_response(
+        422,
+        "The request body is not valid JSON.",
+        type_slug="malformed-json",
+        title="Malformed JSON",
+        errors=errors,
     )
 
 
@@ -164,3 +288,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    _document_problems(app)

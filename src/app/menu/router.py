@@ -7,12 +7,13 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from app.auth.dependencies import MenuWriter
 from app.auth.middleware import public
 from app.http.etags import none_match
-from app.http.problems import Problem
+from app.http.problems import Problem, problem_responses
 from app.menu.schemas import ItemId, MenuItemIn, MenuItemOut, MenuOut
 from app.menu.service import MenuService, Rendered
 from app.store.base import MenuItem
 
-router = APIRouter(prefix="/menu", tags=["menu"])
+# Every menu route validates its input and reads the store.
+router = APIRouter(prefix="/menu", tags=["menu"], responses=problem_responses(422, 429, 503))
 
 # Browsers and CloudFront may keep the menu for a minute; the ETag makes the
 # revalidation after that cheap (304, no body).
@@ -29,6 +30,26 @@ async def menu_service(request: Request) -> MenuService:
     return service
 
 
+# OpenAPI links from a written item to reading and removing it (operationRef is a
+# JSON pointer, braces percent-encoded).
+ITEM_LINKS = {
+    "GetMenuItem": {
+        "operationRef": "#/paths/~1menu~1%7Bitem_id%7D/get",
+        "parameters": {"item_id": "$request.path.item_id"},
+        "description": "Read the item back.",
+    },
+    "DeleteMenuItem": {
+        "operationRef": "#/paths/~1menu~1%7Bitem_id%7D/delete",
+        "parameters": {"item_id": "$request.path.item_id"},
+        "description": "Remove it.",
+    },
+}
+CACHED_HEADERS = {
+    "ETag": {"required": True, "schema": {"type": "string"}},
+    "Cache-Control": {"required": True, "schema": {"type": "string"}},
+}
+WRITER_PROBLEMS = problem_responses(401, 403)
+
 Menu = Annotated[MenuService, Depends(menu_service)]
 IfNoneMatch = Annotated[str | None, Header(description="A previous ETag: 304 if unchanged.")]
 
@@ -44,7 +65,10 @@ def _cached(rendered: Rendered, if_none_match: str | None) -> Response:
     "",
     response_model=MenuOut,
     summary="Every menu item",
-    responses={304: {"description": "Not modified (If-None-Match matched)"}},
+    responses={
+        200: {"headers": CACHED_HEADERS},
+        304: {"description": "Not modified (If-None-Match matched)", "headers": CACHED_HEADERS},
+    },
 )
 @public
 async def list_menu(menu: Menu, if_none_match: IfNoneMatch = None) -> Response:
@@ -56,7 +80,11 @@ async def list_menu(menu: Menu, if_none_match: IfNoneMatch = None) -> Response:
     "/{item_id}",
     response_model=MenuItemOut,
     summary="One menu item",
-    responses={304: {"description": "Not modified"}, 404: {"description": "No such item"}},
+    responses={
+        200: {"headers": CACHED_HEADERS},
+        304: {"description": "Not modified", "headers": CACHED_HEADERS},
+        **problem_responses(described={404: "No such item"}),
+    },
 )
 @public
 async def get_menu_item(item_id: ItemId, menu: Menu, if_none_match: IfNoneMatch = None) -> Response:
@@ -72,7 +100,12 @@ async def get_menu_item(item_id: ItemId, menu: Menu, if_none_match: IfNoneMatch 
     response_model=MenuItemOut,
     summary="Create or replace a menu item",
     status_code=200,
-    responses={201: {"description": "Created", "model": MenuItemOut}},
+    responses={
+        200: {"description": "Replaced", "links": ITEM_LINKS},
+        201: {"description": "Created", "model": MenuItemOut, "links": ITEM_LINKS},
+        **WRITER_PROBLEMS,
+        **problem_responses(413),
+    },
 )
 async def put_menu_item(
     item_id: ItemId, body: MenuItemIn, menu: Menu, request: Request, _: MenuWriter
@@ -87,7 +120,12 @@ async def put_menu_item(
     )
 
 
-@router.delete("/{item_id}", status_code=204, summary="Remove a menu item", responses={404: {}})
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    summary="Remove a menu item",
+    responses={**WRITER_PROBLEMS, **problem_responses(described={404: "No such item"})},
+)
 async def delete_menu_item(item_id: ItemId, menu: Menu, _: MenuWriter) -> Response:
     if not await menu.delete(item_id):
         raise MenuItemNotFound(f"There is no menu item {item_id!r}.")

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.fields import WholeNumber
 from app.store.base import MenuItem
 
 ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -26,7 +27,7 @@ class MenuItemIn(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=100)
-    price_cents: int = Field(ge=0, le=1_000_000, description="Price in cents.")
+    price_cents: WholeNumber = Field(ge=0, le=1_000_000, description="Price in cents.")
     available: bool
 
 

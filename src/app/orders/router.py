@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.auth.dependencies import OrdersReader, OrdersWriter
-from app.http.etags import none_match
-from app.http.problems import Problem
+from app.http.etags import ETAGS_PATTERN, none_match
+from app.http.fields import header_schema
+from app.http.problems import Problem, problem_responses
 from app.orders import service
 from app.orders.schemas import (
     OrderId,
@@ -21,11 +22,27 @@ from app.orders.schemas import (
 )
 from app.store.base import Store
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+# Every order route needs a token with a scope, validates its input and reads the store.
+router = APIRouter(prefix="/orders", tags=["orders"], responses=problem_responses(401, 403, 422, 429, 503))
 
 # Orders are private: a browser may keep them but must revalidate each time.
 PRIVATE_CACHE = "private, no-cache"
 _PRINTABLE = frozenset(range(0x20, 0x7F))
+# The same rule as a schema, so clients (and the fuzz tests) know it; documented
+# only, not enforced by FastAPI, which would answer 422 where the contract says 400.
+# (The HTTP layer strips outer spaces, so the schema asks for none there.)
+IDEMPOTENCY_KEY_SCHEMA = header_schema(
+    minLength=1, maxLength=255, pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+)
+# If-Match is required (428 without it, RFC 6585) and malformed is 400, not
+# FastAPI's 422: the route reads it as optional and documents it by hand.
+IF_MATCH_PARAMETER = {
+    "name": "if-match",
+    "in": "header",
+    "required": True,
+    "description": 'The ETag you read, e.g. "v1".',
+    "schema": {"type": "string", "pattern": ETAGS_PATTERN, "examples": ['"v1"']},
+}
 
 
 class BadIdempotencyKey(Problem):
@@ -39,6 +56,28 @@ async def get_store(request: Request) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+# OpenAPI links: what a client (and the stateful fuzz tests) can do next with the
+# order a response names. operationRef is a JSON pointer, braces percent-encoded.
+_GET_ORDER = "#/paths/~1orders~1%7Border_id%7D/get"
+_PATCH_ORDER = "#/paths/~1orders~1%7Border_id%7D/patch"
+ORDER_LINKS = {
+    "GetOrder": {
+        "operationRef": _GET_ORDER,
+        "parameters": {"order_id": "$response.body#/id"},
+        "description": "Read the order.",
+    },
+    "ChangeOrderStatus": {
+        "operationRef": _PATCH_ORDER,
+        "parameters": {"order_id": "$response.body#/id", "header.if-match": "$response.header.ETag"},
+        "description": "Change its status, conditional on the version just seen.",
+    },
+}
+ORDER_HEADERS = {
+    "ETag": {"required": True, "schema": {"type": "string"}},
+    "Cache-Control": {"schema": {"type": "string"}},
+}
 
 
 def _order_response(body: str, status: int, order_id: str, version: int, root: str) -> Response:
@@ -57,10 +96,17 @@ def _order_response(body: str, status: int, order_id: str, version: int, root: s
     "a retry with the same key and body returns the first result with `Idempotent-Replayed: true`.",
     responses={
         201: {
-            "headers": {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}
+            "headers": {"Location": {"required": True, "schema": {"type": "string"}}, **ORDER_HEADERS},
+            "links": ORDER_LINKS,
         },
-        409: {"description": "A request with this Idempotency-Key is in progress"},
-        422: {"description": "Invalid body, unknown or unavailable items, or a reused Idempotency-Key"},
+        **problem_responses(
+            400,
+            413,
+            described={
+                409: "A request with this Idempotency-Key is in progress",
+                422: "Invalid body, unknown or unavailable items, or a reused Idempotency-Key",
+            },
+        ),
     },
 )
 async def place_order(
@@ -69,7 +115,11 @@ async def place_order(
     principal: OrdersWriter,
     request: Request,
     idempotency_key: Annotated[
-        str | None, Header(description="1-255 printable characters, unique per intended order.")
+        str | None,
+        Header(
+            description="1-255 printable characters, unique per intended order.",
+            json_schema_extra=IDEMPOTENCY_KEY_SCHEMA,
+        ),
     ] = None,
 ) -> Response:
     if idempotency_key is not None and not (
@@ -109,7 +159,11 @@ async def list_orders(
     "/{order_id}",
     response_model=OrderOut,
     summary="One of your orders (any order with orders:admin)",
-    responses={304: {"description": "Not modified"}, 404: {"description": "No such order of yours"}},
+    responses={
+        200: {"headers": ORDER_HEADERS, "links": {"ChangeOrderStatus": ORDER_LINKS["ChangeOrderStatus"]}},
+        304: {"description": "Not modified"},
+        **problem_responses(described={404: "No such order of yours"}),
+    },
 )
 async def get_order(
     order_id: OrderId,
@@ -130,12 +184,20 @@ async def get_order(
     summary="Change an order's status",
     description="The owner may cancel a placed order; `orders:admin` moves placed -> preparing -> ready "
     "-> served. Send the order's ETag in `If-Match`.",
+    openapi_extra={"parameters": [IF_MATCH_PARAMETER]},
     responses={
-        403: {"description": "Only staff may make this move"},
-        404: {"description": "No such order of yours"},
-        409: {"description": "The state machine does not allow this move"},
-        412: {"description": "If-Match does not match the current version"},
-        428: {"description": "If-Match missing"},
+        200: {"headers": ORDER_HEADERS, "links": ORDER_LINKS},
+        **problem_responses(
+            400,
+            412,
+            413,
+            428,
+            described={
+                403: "The token lacks orders:write, or only staff may make this move",
+                404: "No such order of yours",
+                409: "The state machine does not allow this move",
+            },
+        ),
     },
 )
 async def patch_order(
@@ -143,7 +205,7 @@ async def patch_order(
     body: StatusChange,
     store: StoreDep,
     principal: OrdersWriter,
-    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "v1".')] = None,
+    if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     order = await service.change_status(store, principal, order_id, body.status, if_match)
     return _order_response(order_json(order), 200, order.id, order.version, "")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.fields import WholeNumber
 from app.menu.schemas import ITEM_ID_PATTERN
 from app.orders.ids import ORDER_ID_PATTERN
 from app.store.base import Order, OrderStatus
@@ -17,7 +18,7 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     item_id: str = Field(pattern=ITEM_ID_PATTERN, examples=["margherita"])
-    quantity: int = Field(ge=1, le=100, examples=[2])
+    quantity: WholeNumber = Field(ge=1, le=100, examples=[2])
 
 
 class OrderIn(BaseModel):

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 
 from app import __version__
 from app.auth.middleware import public
+from app.http.problems import problem_responses
 
 HELLO = "Hello, Cloud Explorer! Your Serverless code is running!"
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], responses=problem_responses(429))
 
 
 class Hello(BaseModel):
