@@ -55,7 +55,7 @@ $(VENV)/.installed: requirements/dev.txt
 	$(call venv,.venv-py312,$(PY312),requirements/dev.txt)
 
 run: $(VENV)/.installed
-	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench

@@ -59,7 +59,7 @@ HOSTILE: dict[str, tuple[Callable[[], Any], int]] = {
     "S3 event": (lambda: load("s3-put.json"), 400),
     "SQS event": (lambda: load("sqs-receive.json"), 400),
     "scheduled event": (lambda: load("scheduled.json"), 400),
-    "empty object": (lambda: {}, 400),
+    "empty object": (dict, 400),
     "a list": (lambda: [1, 2], 400),
 }
 
