@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.principal import Principal
 from app.auth.verify import InvalidToken, TokenVerifier
-from app.http.context import PRINCIPAL_SUB
+from app.http.context import PRINCIPAL_SUB, route_path
 from app.http.problems import problem_response
 
 log = logging.getLogger("app.auth")
@@ -81,15 +81,6 @@ def route_rules(app: Any) -> list[RouteRule]:
     return rules
 
 
-def _route_path(scope: Scope) -> str:
-    # The path the router sees: ASGI path minus root_path (Starlette does the same).
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
-        return path[len(root) :] or "/"
-    return path
-
-
 def _bearer(scope: Scope) -> tuple[bool, str | None]:
     """(header present, token) from the one Authorization header."""
     values = [value for name, value in scope["headers"] if name == b"authorization"]
@@ -118,7 +109,7 @@ class AuthMiddleware:
         return self._rules[1]
 
     def _is_public(self, scope: Scope) -> bool:
-        path = _route_path(scope)
+        path = route_path(scope)
         method = scope["method"]
         known_path = False
         partial = False

@@ -237,9 +237,10 @@ def _allowed_methods(request: Request) -> str:
     GET, PUT and DELETE /menu/{item_id} are three routes on one path.
     """
     # The auth middleware already flattens the routes (imported here: it imports this module).
-    from app.auth.middleware import _route_path, route_rules
+    from app.auth.middleware import route_rules
+    from app.http.context import route_path
 
-    path = _route_path(request.scope)
+    path = route_path(request.scope)
     methods: set[str] = set()
     for regex, route_methods, _ in route_rules(request.app):
         if route_methods and regex.match(path):

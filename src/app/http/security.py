@@ -14,6 +14,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http.context import route_path
+
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -40,9 +42,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        root = scope.get("root_path", "")
-        path = scope["path"][len(root) :] if root and scope["path"].startswith(root) else scope["path"]
-        csp = DOCS_CSP if path.startswith(self.docs_prefixes) else API_CSP
+        csp = DOCS_CSP if route_path(scope).startswith(self.docs_prefixes) else API_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
