@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.ratelimit.dynamodb import DynamoCounter
+from app.ratelimit.factory import build_limiter
 from app.ratelimit.limiter import Limiter, MemoryCounter
 from app.settings import RateLimit, Settings
 from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
@@ -90,7 +91,18 @@ def test_two_app_instances_share_one_dynamodb_limit(
     )
     headers = {"Authorization": f"Bearer {issuer.token(sub='carol', scope='orders:read')}"}
     statuses = []
-    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+    # Each instance gets its own counter and client on the shared table. The
+    # clients use the store's timeouts: the limiter's own 0.5 s read timeout
+    # (fail open) can expire on a loaded CI machine and admit an 11th request.
+    deployed = build_limiter(settings)  # the deployed wiring: a DynamoDB counter, off the loop
+    assert deployed is not None
+    assert deployed.counter.blocking
+
+    def instance() -> FastAPI:
+        counter = DynamoCounter(table, client=new_client(dynamodb_url))
+        return create_app(settings, limiter=Limiter(settings.rate, counter))
+
+    with TestClient(instance()) as one, TestClient(instance()) as two:
         for i in range(16):
             statuses.append((one if i % 2 else two).get("/me", headers=headers).status_code)
     assert statuses.count(200) == 10
