@@ -24,6 +24,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         if name.startswith("APP_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("APP_SQLITE_PATH", str(tmp_path / "app.db"))
+    # Every test starts from an empty store, said here once: the local stage would
+    # otherwise seed a demo menu (tests/api/test_demo_menu.py turns it back on).
+    monkeypatch.setenv("APP_DEMO_MENU", "false")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -23,9 +23,11 @@ from app.docs.router import router as docs_router
 from app.http import problems
 from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
 from app.http.cors import CORSMiddleware
+from app.http.head import HeadMiddleware
 from app.http.limits import BodyLimitMiddleware
 from app.http.logs import configure_logging
 from app.http.security import SecurityHeadersMiddleware
+from app.menu.demo import seed_demo_menu
 from app.menu.router import router as menu_router
 from app.menu.service import MenuService
 from app.orders.router import router as orders_router
@@ -61,17 +63,20 @@ def middleware(
 
     1. request context: every response, preflights and 500s included, gets a
        request id and exactly one access-log line (with the caller's sub);
-    2. CORS: every response below, errors included, carries the CORS headers a
+    2. HEAD as GET without the body (RFC 9110 9.3.2): every layer below answers
+       a HEAD exactly as it answers the GET, headers included;
+    3. CORS: every response below, errors included, carries the CORS headers a
        browser needs to read it; preflights are answered here, before auth,
        rate limiting or the store;
-    3. security headers, on everything below, the 500 included;
-    4. the error boundary: an unexpected exception becomes a problem+json 500;
-    5. auth before rate limiting, so the limit can be keyed by the token's sub;
-    6. the rate limit, before any body is read or the store is touched;
-    7. the body limit last, around the routes that read bodies.
+    4. security headers, on everything below, the 500 included;
+    5. the error boundary: an unexpected exception becomes a problem+json 500;
+    6. auth before rate limiting, so the limit can be keyed by the token's sub;
+    7. the rate limit, before any body is read or the store is touched;
+    8. the body limit last, around the routes that read bodies.
     """
     layers = [
         Middleware(RequestContextMiddleware, stage=settings.stage),
+        Middleware(HeadMiddleware),
         Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins),
         Middleware(SecurityHeadersMiddleware, hsts=not settings.is_local, docs_prefixes=DOCS_PREFIXES),
         Middleware(ErrorBoundaryMiddleware),
@@ -97,6 +102,8 @@ def create_app(
         app.state.startups += 1
         if app.state.store is None:
             app.state.store = await blocking.run(build_store, settings)
+        if settings.seeds_demo_menu:
+            await blocking.run(seed_demo_menu, app.state.store)
         app.state.menu = MenuService(app.state.store)
 
         async def store_answers() -> bool:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     dynamodb_endpoint_url: str | None = None
     rate_limit: str = "120/minute"
     docs_enabled: bool = True
+    # A handful of dishes in an empty local store, so a first run shows a restaurant.
+    demo_menu: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=10 * 1024 * 1024)
 
@@ -113,6 +115,11 @@ class Settings(BaseSettings):
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
+
+    @property
+    def seeds_demo_menu(self) -> bool:
+        """The demo menu is for a laptop only: never outside the local stage."""
+        return self.is_local and self.demo_menu
 
     @property
     def rate(self) -> RateLimit:

@@ -228,3 +228,32 @@ def test_origin_not_on_the_list_is_blocked_by_the_browser(refused_page: OriginPa
     assert len(blocked) >= 3, refused_page.console
     # The refused preflight kept the PATCH from ever reaching the API.
     assert server_version(api, order_id) == 1
+
+
+def test_allowed_origin_reads_the_order_list_etag_and_revalidates(
+    allowed_page: OriginPage, api: Server
+) -> None:
+    place_order(api, sub="lister")
+    token = Issuer().token(sub="lister", scope=ALICE_SCOPES)
+    auth = {"Authorization": f"Bearer {token}"}
+
+    listed = allowed_page.call(f"{api.url}/orders", {"headers": auth})
+    assert listed["ok"], listed
+    assert listed["status"] == 200
+    assert len(listed["body"]["items"]) == 1
+    etag = listed["etag"]
+    assert etag, listed  # exposed: the page can read it
+    assert etag.startswith('"')
+
+    # The page revalidates with the tag it read (If-None-Match needs a preflight).
+    again = allowed_page.call(f"{api.url}/orders", {"headers": {**auth, "If-None-Match": etag}})
+    assert again["ok"], again
+    assert again["status"] == 304
+    assert again["etag"] == etag
+
+    # HEAD from script: the same headers as GET, readable, no body.
+    head = allowed_page.call(f"{api.url}/orders", {"method": "HEAD", "headers": auth})
+    assert head["ok"], head
+    assert head["status"] == 200
+    assert head["etag"] == etag
+    assert head["body"] == ""

@@ -35,7 +35,10 @@ class Server:
 
 
 @contextmanager
-def run_server(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def run_server(
+    tmp_path: Path, env: dict[str, str] | None = None, *, empty_store: bool = True
+) -> Iterator[Server]:
+    """uvicorn as `make run` starts it; ``empty_store`` turns the local demo menu off."""
     port = free_port()
     log_path = tmp_path / f"uvicorn-{port}.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
@@ -43,6 +46,7 @@ def run_server(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[Se
         **base,
         "PYTHONPATH": str(ROOT / "src"),
         "APP_SQLITE_PATH": str(tmp_path / "app.db"),
+        **({"APP_DEMO_MENU": "false"} if empty_store else {}),
         **(env or {}),
     }
     with log_path.open("w") as log:
@@ -95,4 +99,4 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Callable[..., object]:
-    return lambda env=None: run_server(tmp_path, env)
+    return lambda env=None, empty_store=True: run_server(tmp_path, env, empty_store=empty_store)

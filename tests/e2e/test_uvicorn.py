@@ -12,7 +12,7 @@ import httpx
 
 from app.system.router import HELLO
 
-from .conftest import ROOT, Server
+from .conftest import ROOT, Server, run_server
 
 
 def test_hello_over_http(server: Server) -> None:
@@ -76,3 +76,21 @@ def test_uvicorn_refuses_a_bad_setting_in_one_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "APP_STORE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_fresh_run_shows_a_restaurant_and_answers_head(tmp_path: Path) -> None:
+    # `make run` on a fresh machine: local stage, an empty SQLite file, no APP_* set.
+    with run_server(tmp_path, empty_store=False) as server:
+        menu = httpx.get(server.url + "/menu")
+        assert menu.status_code == 200
+        names = [item["name"] for item in menu.json()["items"]]
+        assert "Margherita" in names
+        assert len(names) >= 4
+        # curl -I: HEAD is GET's status and headers over a real socket, without a body.
+        head = httpx.head(server.url + "/menu")
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["etag"] == menu.headers["etag"]
+        assert head.headers["content-length"] == menu.headers["content-length"]
+        assert httpx.head(server.url + "/hello").status_code == 200
+        assert httpx.head(server.url + "/orders").status_code == 401

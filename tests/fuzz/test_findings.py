@@ -70,9 +70,9 @@ def test_401_and_422_bodies_are_what_the_document_says(client: TestClient) -> No
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("OPTIONS", "/menu/margherita", "DELETE, GET, PUT"),
-        ("POST", "/menu/margherita", "DELETE, GET, PUT"),
-        ("POST", "/hello", "GET"),
+        ("OPTIONS", "/menu/margherita", "DELETE, GET, HEAD, PUT"),
+        ("POST", "/menu/margherita", "DELETE, GET, HEAD, PUT"),
+        ("POST", "/hello", "GET, HEAD"),
     ],
 )
 def test_405_allow_names_every_method_of_the_path(
@@ -88,7 +88,7 @@ def test_405_allow_names_every_method_of_the_path(
 def test_405_on_orders_item_names_get_and_patch(client: TestClient, staff: dict[str, str]) -> None:
     response = client.request("OPTIONS", "/orders/01JDQ3V8Y6Q0W6D3W6X4T9M2KZ", headers=staff)
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, PATCH"
+    assert response.headers["allow"] == "GET, HEAD, PATCH"
 
 
 def test_integral_numbers_written_as_floats_are_integers(client: TestClient, staff: dict[str, str]) -> None:

@@ -106,7 +106,7 @@ def test_unknown_route_is_404_problem(client: TestClient) -> None:
 def test_wrong_method_is_405_problem_with_allow(client: TestClient) -> None:
     response = client.delete("/hello")
     assert_problem(response, 405)
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 def test_malformed_json_is_422_problem(client: TestClient) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http.head import request_method
 from app.http.problems import problem_response
 
 access_log = logging.getLogger("app.access")
@@ -88,6 +89,7 @@ class RequestContextMiddleware:
             return
 
         started = time.perf_counter()
+        method = scope["method"]  # read now: the HEAD layer below rewrites it to GET
         request_id, lambda_id, apigw_id = _ids(scope)
         scope[REQUEST_ID] = request_id
         status = 500
@@ -109,7 +111,7 @@ class RequestContextMiddleware:
                 "lambda_request_id": lambda_id,
                 "apigw_request_id": apigw_id,
                 "stage": self.stage,
-                "method": scope["method"],
+                "method": method,
                 "path": scope["path"],
                 "status": status,
                 "latency_ms": latency_ms,
@@ -147,7 +149,7 @@ class ErrorBoundaryMiddleware:
             request_id = scope.get(REQUEST_ID, "unknown")
             error_log.exception(
                 "unhandled error",
-                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
+                extra={"request_id": request_id, "method": request_method(scope), "path": scope["path"]},
             )
             if response_started:
                 # Too late for a clean answer; let the server drop the connection.

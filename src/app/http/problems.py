@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.http.head import request_method
 from app.store.base import StoreUnavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -213,17 +214,16 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI's "error parsing the body" for a body that is not UTF-8: that
-        # is malformed JSON (RFC 8259 section 8.1), a 422 like any other.
-        return _malformed_json([{"field": "body", "message": "JSON must be UTF-8", "code": "json_invalid"}])
+    unparsed = _unparseable_body(exc)
+    if unparsed is not None:
+        return _malformed_json([{"field": "body", "message": unparsed, "code": "json_invalid"}])
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}"
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         if detail == "Method Not Allowed":
-            detail = f"{request.method} is not allowed on {request.url.path}"
+            detail = f"{request_method(request.scope)} is not allowed on {request.url.path}"
         allowed = _allowed_methods(request)
         if allowed:
             headers["Allow"] = allowed
@@ -245,7 +245,36 @@ def _allowed_methods(request: Request) -> str:
     for regex, route_methods, _ in route_rules(request.app):
         if route_methods and regex.match(path):
             methods |= route_methods
+    if "GET" in methods:
+        methods.add("HEAD")  # app.http.head answers HEAD wherever GET is served
     return ", ".join(sorted(methods))
+
+
+# FastAPI turns any exception but JSONDecodeError raised while it parses a JSON
+# body into a 400 "There was an error parsing the body", chained to the cause.
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _unparseable_body(exc: StarletteHTTPException) -> str | None:
+    """Why a body could not be parsed as JSON at all, or None if that is not this error.
+
+    Each of these is malformed JSON to the client, a 422 like any other
+    (RFC 8259): a body that is not UTF-8 (section 8.1), nesting deeper than
+    the parser goes (section 9 lets a parser limit it), an integer with more
+    digits than Python converts (section 9, ``sys.get_int_max_str_digits``).
+    """
+    if exc.status_code != 400 or exc.detail != _FASTAPI_PARSE_ERROR:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return "JSON must be UTF-8"
+    if isinstance(cause, RecursionError):
+        return "JSON is nested too deeply"
+    if isinstance(cause, ValueError):
+        # The one ValueError json.loads raises that is not a JSONDecodeError:
+        # "Exceeds the limit (4300 digits) for integer string conversion".
+        return "A number in the JSON has too many digits"
+    return None
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:

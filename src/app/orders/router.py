@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.auth.dependencies import OrdersReader, OrdersWriter
-from app.http.etags import ETAGS_PATTERN, none_match
+from app.http.etags import ETAGS_PATTERN, none_match, strong_etag
 from app.http.fields import header_schema
 from app.http.problems import Problem, problem_responses
 from app.orders import service
@@ -136,23 +136,37 @@ async def place_order(
     return response
 
 
-@router.get("", response_model=OrderPageOut, summary="Your orders, newest first")
+@router.get(
+    "",
+    response_model=OrderPageOut,
+    summary="Your orders, newest first",
+    description="The `ETag` covers the whole page (every order on it, each at its version, and "
+    "`next_cursor`): send it back in `If-None-Match` to get a `304` while the page is unchanged.",
+    responses={
+        200: {"headers": ORDER_HEADERS},
+        304: {"description": "Not modified (If-None-Match matched)", "headers": ORDER_HEADERS},
+    },
+)
 async def list_orders(
     store: StoreDep,
     principal: OrdersReader,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64, description="From `next_cursor`.")] = None,
+    if_none_match: Annotated[str | None, Header(description="A previous ETag: 304 if unchanged.")] = None,
 ) -> Response:
     page = await service.list_orders(store, principal, limit, cursor)
-    body = {
-        "items": [order_dict(order) for order in page.items],
-        "next_cursor": service.encode_cursor(page.next_after) if page.next_after else None,
-    }
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        media_type="application/json",
-        headers={"Cache-Control": PRIVATE_CACHE},
-    )
+    body = json.dumps(
+        {
+            "items": [order_dict(order) for order in page.items],
+            "next_cursor": service.encode_cursor(page.next_after) if page.next_after else None,
+        },
+        separators=(",", ":"),
+    ).encode()
+    # A strong validator over exactly the bytes this page answers with.
+    headers = {"ETag": strong_etag(body), "Cache-Control": PRIVATE_CACHE}
+    if none_match(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(
