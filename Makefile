@@ -18,12 +18,13 @@ SAM := .venv-sam/bin/sam
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint typecheck pytest compat validate build lock events clean browser
+.PHONY: help run test lint typecheck pytest compat validate build lock events clean browser cloud cloud-token
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
 	@echo "make test   install what is needed and run every test and check"
 	@echo "make build  sam build (arm64, as deployed)"
+	@echo "make cloud  the stack as deployed on this machine: the built artifact behind the HTTP API twin"
 	@echo "make bench  benchmark against the baselines: one table, JSON in bench/results/"
 	@echo "make lock   re-pin requirements/*.txt from requirements/*.in (needs network)"
 
@@ -48,6 +49,15 @@ $(VENV)/.installed: requirements/dev.txt
 	.venv-sam/bin/pip install --quiet --require-hashes -r requirements/sam.txt
 	touch $@
 
+# The cloud twin's Lambda workers: the runtime interface client and the boto3 that the
+# python3.13 runtime provides, and nothing else (no .pth to src/: they run the artifact).
+.venv-lambda/.installed: requirements/lambda-runtime.txt
+	@test -n "$(PY313)" || { echo "error: python3.13 not found" >&2; exit 1; }
+	rm -rf .venv-lambda
+	$(PY313) -m venv .venv-lambda
+	.venv-lambda/bin/pip install --quiet --require-hashes --no-deps -r requirements/lambda-runtime.txt
+	touch $@
+
 .venv-py311/.installed: requirements/dev.txt
 	$(call venv,.venv-py311,$(PY311),requirements/dev.txt)
 
@@ -58,8 +68,8 @@ run: $(VENV)/.installed
 	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench twin
+	$(VENV)/bin/ruff format --check src tests bench twin
 	$(VENV)/bin/mypy
 
 # Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
@@ -73,7 +83,7 @@ $(CHROMIUM):
 browser: $(CHROMIUM)
 
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly.
-pytest: $(VENV)/.installed .venv-sam/.installed $(CHROMIUM)
+pytest: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(CHROMIUM)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -105,3 +115,6 @@ include $(dir $(lastword $(MAKEFILE_LIST)))lambda-build.mk
 
 # make bench, make bench-smoke (the regression guard that `make test` runs):
 include $(dir $(firstword $(MAKEFILE_LIST)))bench/bench.mk
+
+# make cloud, make cloud-token (the HTTP API twin, twin/):
+include $(dir $(firstword $(MAKEFILE_LIST)))twin/twin.mk

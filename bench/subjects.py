@@ -26,6 +26,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+
 from tests.lambda_events.conftest import http_v2
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,280 @@
+"""`python -m twin`: the stack as deployed, on this machine (make cloud).
+
+  python -m twin serve [--config-env default] [--port 3000] [--artifact DIR]
+  python -m twin token --sub alice --scope "orders:read orders:write"
+
+``serve`` reads template.yaml through SAM's translator with the environment's
+parameters, starts a DynamoDB-compatible server on loopback with the template's
+tables, runs the built artifact in Lambda-like workers and serves the HTTP API
+at http://127.0.0.1:PORT/{stage}/. ``token`` mints a token the running twin's
+function accepts (the twin's stand-in for the stack's Cognito user pool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from jose import jwt
+from moto.server import ThreadedMotoServer
+
+from app.devtoken import ensure_key
+from twin.gateway import Gateway, GatewayServer, Response
+from twin.lambda_service import LambdaService, runtime_python
+from twin.stack import REGION, ROOT, Stack, load_stack
+
+log = logging.getLogger("twin")
+
+# The issuer's key and what `token` needs to know (TWIN_STATE_DIR to keep twins apart).
+STATE_DIR = Path(os.environ.get("TWIN_STATE_DIR") or ROOT / ".local" / "twin")
+JWKS_FILE = STATE_DIR / "jwks.json"
+STATE_FILE = STATE_DIR / "state.json"
+ISSUER_PATH = "/.twin/issuer"
+AUDIENCE = "serverless-api-twin"
+FAKE_CREDENTIALS = {
+    "aws_access_key_id": "ASIATWINTWINTWINTWIN",
+    "aws_secret_access_key": "twin-secret-access-key",
+    "aws_session_token": "twin-session-token",
+}
+MACHINE_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def machine_architecture() -> str:
+    return MACHINE_ARCHITECTURE.get(platform.machine(), platform.machine())
+
+
+# -- data -----------------------------------------------------------------------------
+
+
+def create_tables(stack: Stack, endpoint: str) -> None:
+    """Each table of the template, from its own definition (keys, indexes, TTL)."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+        aws_session_token=FAKE_CREDENTIALS["aws_session_token"],
+    )
+    for table in stack.tables.values():
+        props = table.properties
+        arguments: dict[str, Any] = {
+            "TableName": table.name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            arguments["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "ProvisionedThroughput" in props:
+            arguments["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+        client.create_table(**arguments)
+        client.get_waiter("table_exists").wait(TableName=table.name)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            client.update_time_to_live(TableName=table.name, TimeToLiveSpecification=ttl)
+        log.info("table %s created from %s's definition", table.name, table.logical_id)
+
+
+# -- identity -------------------------------------------------------------------------
+
+
+def issuer_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}{ISSUER_PATH}"
+
+
+def jwks_response() -> Response:
+    body = JWKS_FILE.read_bytes()
+    return Response(200, [("Content-Type", "application/json"), ("Cache-Control", "max-age=300")], body)
+
+
+def mint(sub: str, scope: str, ttl: int = 3600) -> str:
+    """A token from the twin's issuer, shaped like a Cognito access token (client_id, no aud)."""
+    if not STATE_FILE.exists():
+        raise SystemExit("twin token: no twin has run here yet; start one with `make cloud`")
+    state = json.loads(STATE_FILE.read_text())
+    pem, kid = ensure_key(JWKS_FILE)
+    now = int(time.time())
+    claims = {
+        "iss": state["issuer"],
+        "client_id": state["audience"],
+        "sub": sub,
+        "scope": " ".join(state["scope_prefix"] + s for s in scope.split()),
+        "token_use": "access",
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return str(jwt.encode(claims, pem.decode(), algorithm="RS256", headers={"kid": kid}))
+
+
+def substitute_identity(stack: Stack, port: int) -> dict[str, str]:
+    """The cloud values the twin replaces, each said at start-up."""
+    overrides: dict[str, str] = {}
+    for function in stack.functions.values():
+        issuer = function.environment.get("APP_AUTH_ISSUER", "")
+        if issuer.startswith("https://cognito-idp."):
+            overrides["APP_AUTH_ISSUER"] = issuer_url(port)
+            overrides["APP_AUTH_AUDIENCE"] = AUDIENCE
+            stack.notes.append(
+                f"identity: the stack's Cognito user pool ({issuer}) is replaced by the twin's issuer "
+                f"{issuer_url(port)} (audience {AUDIENCE}); get a token with `make cloud-token`"
+            )
+    return overrides
+
+
+# -- serve ----------------------------------------------------------------------------
+
+
+class Twin:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.services: dict[str, LambdaService] = {}
+        self.server: GatewayServer | None = None
+        self.dynamo: ThreadedMotoServer | None = None
+
+    def start(self) -> str:
+        args = self.args
+        architecture = machine_architecture()
+        overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+        stack = load_stack(
+            args.config_env,
+            template=Path(args.template),
+            overrides=overrides,
+            optional={"Architecture": architecture},
+        )
+        if "Architecture" in stack.parameters:
+            stack.notes.append(
+                f"architecture: the artifact is built and run for this machine's {architecture} "
+                "(the Architecture parameter; the cloud's is in template.yaml and samconfig.toml)"
+            )
+        self.stack = stack
+
+        self.dynamo = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.dynamo.start()
+        host, dynamo_port = self.dynamo.get_host_and_port()
+        endpoint = f"http://{host}:{dynamo_port}"
+        create_tables(stack, endpoint)
+
+        overrides_env = substitute_identity(stack, args.port)
+        if stack.tables:
+            overrides_env["APP_DYNAMODB_ENDPOINT_URL"] = endpoint
+            stack.notes.append(
+                f"data: DynamoDB is a local server at {endpoint} (moto), tables made from the template"
+            )
+        ensure_key(JWKS_FILE)
+        STATE_FILE.write_text(
+            json.dumps(
+                {
+                    "issuer": overrides_env.get("APP_AUTH_ISSUER", ""),
+                    "audience": AUDIENCE,
+                    "scope_prefix": next(
+                        (f.environment.get("APP_AUTH_SCOPE_PREFIX", "") for f in stack.functions.values()), ""
+                    ),
+                    "url": f"http://127.0.0.1:{args.port}/{stack.stage}",
+                }
+            )
+        )
+
+        python = runtime_python(Path(args.runtime_venv))
+        for logical_id, function in stack.functions.items():
+            if not function.runtime.startswith("python3.13"):
+                raise SystemExit(f"twin: {logical_id} runs {function.runtime}; the twin runs python3.13 only")
+            code_dir = Path(args.artifact) if args.artifact else None
+            if code_dir is None:
+                raise SystemExit("twin: --artifact (the sam build output of the function) is required")
+            self.services[logical_id] = LambdaService(
+                function,
+                code_dir=code_dir.resolve(),
+                python=python,
+                runtime_dir=Path(args.runtime_venv).resolve(),
+                overrides=overrides_env,
+                max_workers=args.max_workers,
+            )
+        gateway = Gateway(stack, self.services)
+        self.server = GatewayServer(
+            ("127.0.0.1", args.port), gateway, {f"{ISSUER_PATH}/.well-known/jwks.json": jwks_response}
+        )
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{stack.stage}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for service in self.services.values():
+            service.stop()
+        if self.dynamo is not None:
+            self.dynamo.stop()
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stdout)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server, one line per call
+    twin = Twin(args)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        url = twin.start()
+        stack = twin.stack
+        function = next(iter(stack.functions.values()))
+        print(
+            f"twin: stack {stack.name}, stage {stack.stage}, from {args.template} (SAM transform)", flush=True
+        )
+        print(
+            f"twin: function {function.name}: {function.handler}, {function.runtime}, "
+            f"{function.memory_mb} MB, timeout {function.timeout_s} s; "
+            f"throttling burst {stack.burst_limit}, rate {stack.rate_limit}/s",
+            flush=True,
+        )
+        for note in stack.notes:
+            print(f"twin: substituted {note}", flush=True)
+        print(f"twin: serving {url}/  (docs: {url}/docs)", flush=True)
+        print('twin: a token: make cloud-token SUB=alice SCOPE="orders:read orders:write"', flush=True)
+        while not stopping.wait(0.5):
+            pass
+        print("twin: stopping", flush=True)
+        return 0
+    finally:
+        twin.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m twin", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve the stack as deployed")
+    run.add_argument("--config-env", default="default", help="samconfig.toml environment (default: default)")
+    run.add_argument("--template", default=str(ROOT / "template.yaml"))
+    run.add_argument("--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE")
+    run.add_argument("--port", type=int, default=int(os.environ.get("CLOUD_PORT", "3000")))
+    run.add_argument("--artifact", help="the function's sam build output (ARTIFACTS_DIR)")
+    run.add_argument("--runtime-venv", default=str(ROOT / ".venv-lambda"))
+    run.add_argument("--max-workers", type=int, default=4, help="concurrent execution environments")
+    token = commands.add_parser("token", help="mint a token the running twin accepts")
+    token.add_argument("--sub", default="alice")
+    token.add_argument("--scope", default="orders:read orders:write")
+    token.add_argument("--ttl", type=int, default=3600)
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        print(mint(args.sub, args.scope, args.ttl))
+        return 0
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

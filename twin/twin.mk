@@ -1,0 +1,16 @@
+# Included by the Makefile after bench/bench.mk (it reuses the benchmark's build).
+#
+# The stack as deployed (twin/): the artifact that `sam build` makes for this machine's
+# architecture (the benchmark's build, rebuilt only when its inputs change), run as
+# Lambda runs it, behind the HTTP API twin, on a local DynamoDB-compatible server.
+MACHINE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+CLOUD_PORT ?= 3000
+CLOUD_ARTIFACT := $(BENCH_BUILD)/$(MACHINE_ARCH)/build/ApiFunction
+cloud: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
+	$(PY) -m twin serve --port $(CLOUD_PORT) --artifact $(CLOUD_ARTIFACT)
+
+SUB ?= alice
+SCOPE ?= orders:read orders:write
+cloud-token: $(VENV)/.installed
+	@$(PY) -m twin token --sub "$(SUB)" --scope "$(SCOPE)"
+
