@@ -20,6 +20,7 @@ import anyio.to_thread
 from starlette.routing import Mount, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.auth.keys import FetchPending
 from app.auth.principal import Principal
 from app.auth.verify import InvalidToken, TokenVerifier
 from app.http.context import PRINCIPAL_SUB, route_path
@@ -169,10 +170,14 @@ class AuthMiddleware:
 
     async def _verify(self, token: str) -> Principal:
         header = self.verifier.header(token)
-        if self.verifier.keys.needs_fetch(header["kid"]):
-            # A JWKS fetch blocks for up to its timeout: keep it off the event loop.
+        try:
+            # A known key (or a kid no fetch can bring now): answered inline.
+            return self.verifier.verify(token, header, wait=False)
+        except FetchPending:
+            # Finding the key means a JWKS fetch, ours or one already running,
+            # which blocks for up to its timeout: never on the event loop, or
+            # every other request under uvicorn waits with it.
             return await anyio.to_thread.run_sync(self.verifier.verify, token, header)
-        return self.verifier.verify(token, header)
 
 
 def _is_preflight(scope: Scope) -> bool:

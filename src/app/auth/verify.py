@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.auth.keys import ALLOWED_ALGORITHMS, EC_ALGORITHMS, JwksCache, KeyNotFound
+from app.auth.keys import ALLOWED_ALGORITHMS, EC_ALGORITHMS, FetchPending, JwksCache, KeyNotFound
 from app.auth.principal import Principal
 
 if TYPE_CHECKING:
@@ -109,13 +109,21 @@ class TokenVerifier:
         # jku, x5u and an embedded jwk are ignored: keys only ever come from our JWKS.
         return header
 
-    def verify(self, token: str, header: dict[str, Any] | None = None) -> Principal:
+    def verify(self, token: str, header: dict[str, Any] | None = None, *, wait: bool = True) -> Principal:
+        """The token's principal, or :class:`InvalidToken`.
+
+        Without ``wait`` it never blocks on the JWKS and raises
+        :class:`~app.auth.keys.FetchPending` when only waiting for a fetch
+        could find the key (call it again with ``wait`` from a worker thread).
+        """
         header = header if header is not None else self.header(token)
         alg: str = header["alg"]
         try:
-            key, entry = self.keys.key(header["kid"], alg)
+            key, entry = self.keys.key(header["kid"], alg, wait=wait)
         except KeyNotFound:
             raise InvalidToken("token signed by an unknown key") from None
+        except FetchPending:
+            raise
         except Exception:
             # python-jose's JWKError and friends: the JWK does not fit this alg.
             raise InvalidToken("token key does not match its algorithm") from None
