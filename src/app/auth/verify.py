@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_TOKEN_BYTES = 8 * 1024
 LEEWAY_SECONDS = 30
+MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 class InvalidToken(Exception):
@@ -51,8 +52,14 @@ def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | No
             raise InvalidToken(f"token has no valid {name}")
         return None
     # bool is an int in Python; a float must be finite (RFC 7519 NumericDate).
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidToken(f"token {name} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidToken(f"token {name} is not a number")
+    # JSON integers have no size limit: 401 digits would overflow math.isfinite
+    # and every float conversion. No real date lies past the year 9999.
+    if not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
+        raise InvalidToken(f"token {name} is out of range")
     return int(value)
 
 
