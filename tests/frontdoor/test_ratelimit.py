@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -194,3 +195,68 @@ def test_dynamodb_counter_items_expire(dynamodb_url: str) -> None:
         TableName=store.table_name, Key={"PK": {"S": f"RATE#{key}"}, "SK": {"S": "WINDOW#600"}}
     )
     assert item["Item"]["expires_at"] == {"N": "720"}
+
+
+@pytest.fixture
+def strict_app(make_app: Callable[..., FastAPI], tmp_path: object) -> FastAPI:
+    """3/minute, trusting a JWKS file of the test issuer's keys."""
+    import json
+
+    jwks = f"{tmp_path}/jwks.json"
+    with open(jwks, "w") as handle:
+        json.dump(Issuer().jwks(), handle)
+    return make_app(rate_limit="3/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks)
+
+
+def _bad_signature(issuer: Issuer) -> str:
+    """A published kid, signed by a key the issuer never published."""
+    import json
+
+    return issuer.raw({"alg": "RS256", "kid": "rsa-1"}, json.dumps(issuer.claims()), key=issuer.rogue)
+
+
+def assert_limited_failures(responses: list[httpx.Response]) -> None:
+    """3/minute: three 401s that count, then 429s, all with the rate-limit headers."""
+    assert [r.status_code for r in responses] == [401] * 3 + [429] * (len(responses) - 3)
+    for i, response in enumerate(responses):
+        assert response.headers["ratelimit-policy"] == '"default";q=3;w=60'
+        assert response.headers["ratelimit"].startswith(f'"default";r={max(0, 2 - i)};t=')
+    over = responses[-1]
+    assert over.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(over.headers["retry-after"]) <= 60
+
+
+def test_bad_tokens_count_against_the_source_address(strict_app: FastAPI) -> None:
+    issuer = Issuer()
+    bad = {"Authorization": f"Bearer {_bad_signature(issuer)}"}
+    with TestClient(strict_app) as client:
+        responses = [client.get("/me", headers=bad) for _ in range(10)]
+        assert_limited_failures(responses)
+        assert (
+            responses[0].headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
+        )
+        # The same address, anonymous: the same (spent) quota.
+        assert client.get("/hello").status_code == 429
+        # A valid token is its sub's quota, not the address's.
+        good = {"Authorization": f"Bearer {issuer.token(sub='alice')}"}
+        assert client.get("/me", headers=good).status_code == 200
+
+
+def test_requests_without_a_token_to_a_protected_route_count_against_the_address(
+    strict_app: FastAPI,
+) -> None:
+    with TestClient(strict_app) as client:
+        responses = [client.get("/orders") for _ in range(10)]
+        assert_limited_failures(responses)
+        assert responses[0].headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+def test_preflights_are_not_counted_as_failures(strict_app: FastAPI) -> None:
+    preflight = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "DELETE"}
+    with TestClient(strict_app) as client:
+        for _ in range(10):
+            response = client.options("/orders", headers=preflight)
+            assert response.status_code == 204
+            assert "ratelimit" not in response.headers
+        assert client.get("/orders").status_code == 401  # the address's quota is untouched
+        assert client.get("/orders").headers["ratelimit"].startswith('"default";r=1;')
