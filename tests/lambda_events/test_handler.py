@@ -290,3 +290,41 @@ def test_failed_authentication_counts_against_the_events_source_ip(
     other = http_v2("GET", "/orders")
     other["requestContext"]["http"]["sourceIp"] = "198.51.100.9"
     assert handler(other, ctx)["statusCode"] == 401
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda path: http_v2("GET", path, stage="prod"),
+        lambda path: http_v1("GET", path, stage="prod"),
+        lambda path: rest_v1("GET", path, stage="prod"),
+        lambda path: http_v2("GET", path),
+    ],
+    ids=["http-api-v2-prod", "http-api-v1-prod", "rest-api-prod", "http-api-v2-default"],
+)
+def test_an_undeclared_route_is_protected_under_a_named_stage(
+    make_app: Callable[..., FastAPI], tmp_path: Path, build: Callable[[str], dict[str, Any]]
+) -> None:
+    issuer = Issuer()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    app = make_app(auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=str(jwks))
+
+    # Declared nowhere as public and asking for nothing: deny by default.
+    @app.get("/test/undeclared")
+    async def undeclared() -> dict[str, str]:
+        return {"secret": "data"}
+
+    handler = LambdaAdapter(app)
+    anonymous = handler(build("/test/undeclared"), ctx)
+    assert anonymous["statusCode"] == 401
+    assert anonymous["headers"]["www-authenticate"] == 'Bearer realm="api"'
+    assert "secret" not in anonymous["body"]
+    # The route is there (the 401 is not a miss): with a token it answers.
+    with_token = build("/test/undeclared")
+    with_token["headers"]["authorization"] = f"Bearer {issuer.token()}"
+    if with_token.get("multiValueHeaders"):
+        with_token["multiValueHeaders"]["authorization"] = [with_token["headers"]["authorization"]]
+    result = handler(with_token, ctx)
+    assert result["statusCode"] == 200
+    assert json_body(result) == {"secret": "data"}
