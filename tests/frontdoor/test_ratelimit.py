@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -14,8 +18,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.ratelimit.dynamodb import DynamoCounter
-from app.ratelimit.factory import build_limiter
+from app.ratelimit.dynamodb import LIMITER_CLIENT_CONFIG, DynamoCounter
+from app.ratelimit.factory import LazyCounter, build_limiter
 from app.ratelimit.limiter import Limiter, MemoryCounter
 from app.settings import RateLimit, Settings
 from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
@@ -50,6 +54,46 @@ def test_limit_per_window_then_reset(counter_factory: Callable[[], object]) -> N
     assert limiter.hit("sub:bob").allowed  # another client has its own quota
     clock.now += 60
     assert limiter.hit("sub:alice").allowed
+
+
+class RecordingCounter:
+    blocking = False
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[int, int]] = []  # (window_start, expires_at) per hit
+        self._counts: Counter[tuple[str, int]] = Counter()
+
+    def increment(self, key: str, window_start: int, expires_at: int) -> int:
+        self.windows.append((window_start, expires_at))
+        self._counts[(key, window_start)] += 1
+        return self._counts[(key, window_start)]
+
+
+@pytest.mark.parametrize(("window", "start"), [(60, 1_000_020), (3600, 997_200)])
+def test_windows_start_on_boundaries_not_at_the_first_request(window: int, start: int) -> None:
+    # A clock that is not on a boundary, so a window starting at the first
+    # request (start = int(now)) shows in the reset time and the counter key.
+    clock = Clock(1_000_037.5)
+    assert start % window == 0
+    assert start < clock.now < start + window
+    counter = RecordingCounter()
+    limiter = Limiter(RateLimit(10, window), counter, clock=clock)
+
+    first = limiter.hit("ip:203.0.113.7")
+    assert first.reset_seconds == math.ceil(start + window - clock.now)  # 43 s for a minute, not 60
+    clock.now = start + window - 0.1  # still the same boundary-aligned window
+    last = limiter.hit("ip:203.0.113.7")
+    assert (last.remaining, last.reset_seconds) == (8, 1)
+    clock.now = start + window  # the next one
+    next_window = limiter.hit("ip:203.0.113.7")
+    assert (next_window.remaining, next_window.reset_seconds) == (9, window)
+
+    # One counter key per boundary-aligned window; items outlive it by a minute (TTL).
+    assert counter.windows == [
+        (start, start + window + 60),
+        (start, start + window + 60),
+        (start + window, start + 2 * window + 60),
+    ]
 
 
 def test_concurrent_hits_never_admit_more_than_the_limit(counter_factory: Callable[[], object]) -> None:
@@ -171,6 +215,81 @@ def test_the_limiter_fails_open(make_app: Callable[..., FastAPI], caplog: pytest
     warnings = [r for r in caplog.records if r.name == "app.ratelimit"]
     assert warnings
     assert "ConnectionError" in warnings[0].error
+
+
+@pytest.fixture
+def dead_endpoint() -> str:
+    """A loopback port nothing listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A loopback server that accepts connections and never answers a byte."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", held
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"), [("dead", "EndpointConnectionError"), ("silent", "ReadTimeoutError")]
+)
+def test_the_dynamodb_limiter_fails_open_within_its_timeouts(
+    request: pytest.FixtureRequest,
+    fake_aws: None,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: str,
+    error: str,
+) -> None:
+    if endpoint == "dead":
+        url, held = request.getfixturevalue("dead_endpoint"), None
+    else:
+        url, held = request.getfixturevalue("silent_endpoint")
+    # The deployed wiring: a lazily built DynamoCounter with the limiter's own client config.
+    limiter = build_limiter(
+        Settings(store="dynamodb", dynamodb_table="rate", dynamodb_endpoint_url=url, rate_limit="1/minute")
+    )
+    assert limiter is not None
+    assert isinstance(limiter.counter, LazyCounter)
+    # One attempt, short timeouts: a limiter that cannot answer within a second is skipped.
+    budget = LIMITER_CLIENT_CONFIG.connect_timeout + LIMITER_CLIENT_CONFIG.read_timeout
+    assert budget <= 1.0
+    app = create_app(Settings(rate_limit="1/minute"), limiter=limiter)
+    with TestClient(app) as client, caplog.at_level(logging.WARNING, logger="app.ratelimit"):
+        for path, status in (("/hello", 200), ("/hello", 200), ("/hello", 200), ("/orders", 401)):
+            started = time.monotonic()
+            response = client.get(path)
+            elapsed = time.monotonic() - started
+            assert response.status_code == status  # over "the limit" of 1, yet let through
+            assert "ratelimit" not in response.headers
+            assert elapsed < budget + 0.5, elapsed  # the timeout, not a hang or retries
+    warnings = [r for r in caplog.records if r.name == "app.ratelimit"]
+    assert [r.levelno for r in warnings] == [logging.WARNING] * 4
+    assert {r.error for r in warnings} == {error}
+    if held is not None:
+        assert len(held) == 4  # each request did reach the endpoint (and got no answer)
 
 
 def test_zero_turns_limiting_off(make_app: Callable[..., FastAPI]) -> None:
