@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 
 from app import __version__
 from app.auth.keys import JwksCache
-from app.auth.middleware import AuthMiddleware
+from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddleware
 from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
 from app.aws_lambda.adapter import LambdaAdapter
@@ -70,9 +70,15 @@ def middleware(
        rate limiting or the store;
     4. security headers, on everything below, the 500 included;
     5. the error boundary: an unexpected exception becomes a problem+json 500;
-    6. auth before rate limiting, so the limit can be keyed by the token's sub;
-    7. the rate limit, before any body is read or the store is touched;
-    8. the body limit last, around the routes that read bodies.
+    6. authentication before rate limiting, so the limit can be keyed by the
+       token's sub; it only records a failure and answers nothing;
+    7. the rate limit, before any body is read or the store is touched: keyed
+       by the sub, or by the source address for anonymous requests and failed
+       authentications alike, so bad tokens and token-less calls to protected
+       routes spend the address's quota and get 429 once over;
+    8. deny by default after the limit, so its 401s carry the rate-limit
+       headers and are counted;
+    9. the body limit last, around the routes that read bodies.
     """
     layers = [
         Middleware(RequestContextMiddleware, stage=settings.stage),
@@ -80,10 +86,11 @@ def middleware(
         Middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins),
         Middleware(SecurityHeadersMiddleware, hsts=not settings.is_local, docs_prefixes=DOCS_PREFIXES),
         Middleware(ErrorBoundaryMiddleware),
-        Middleware(AuthMiddleware, verifier=verifier or build_verifier(settings)),
+        Middleware(AuthenticationMiddleware, verifier=verifier or build_verifier(settings)),
     ]
     if limiter is not None:
         layers.append(Middleware(RateLimitMiddleware, limiter=limiter))
+    layers.append(Middleware(DenyByDefaultMiddleware))
     layers.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
     return layers
 

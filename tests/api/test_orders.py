@@ -333,5 +333,8 @@ def test_bad_idempotency_keys_are_400(client: TestClient, menu: Any, auth: Token
 
 
 def test_health_reports_the_store(client: TestClient) -> None:
-    body = client.get("/health").json()
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
     assert body["checks"] == {"store": "ok"}

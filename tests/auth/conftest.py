@@ -26,14 +26,15 @@ class JwksServer:
     def __init__(self, issuer: Issuer) -> None:
         self.issuer = issuer
         self.requests = 0
-        self.mode = "ok"  # "ok", "down" (503), "slow" (answers after 5 s)
+        self.mode = "ok"  # "ok", "down" (503), "slow" (answers after slow_seconds)
+        self.slow_seconds = 5.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
                 if server.mode == "slow":
-                    time.sleep(5)
+                    time.sleep(server.slow_seconds)
                 if server.mode == "down":
                     self.send_response(503)
                     self.end_headers()

@@ -106,6 +106,21 @@ def test_non_finite_and_non_object_payloads(client: TestClient, issuer: Issuer, 
     assert_invalid(client.get("/test/me", headers=bearer(token)))
 
 
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize(
+    "value", [10**400, -(10**400), 1e300], ids=["401-digits", "minus-401-digits", "1e300"]
+)
+def test_a_huge_numeric_date_is_401_not_500(
+    client: TestClient, issuer: Issuer, name: str, value: Any
+) -> None:
+    # Signed by the issuer's own key: only the claim check stands between it and a 500.
+    payload = json.dumps(issuer.claims(**{name: value}))
+    assert len(str(10**400)) == 401
+    response = client.get("/test/me", headers=bearer(issuer.raw({"alg": "RS256", "kid": "rsa-1"}, payload)))
+    assert_invalid(response)
+    assert f"token {name} is out of range" in response.headers["www-authenticate"]
+
+
 def test_missing_kid(client: TestClient, issuer: Issuer) -> None:
     token = issuer.raw({"alg": "RS256"}, json.dumps(issuer.claims()))
     assert_invalid(client.get("/test/me", headers=bearer(token)))

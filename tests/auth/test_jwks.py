@@ -6,13 +6,15 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc.jwk import RSAKey
 
-from app.auth.keys import JwksCache
+from app.auth.keys import FetchPending, JwksCache, KeyNotFound
 
 from .conftest import FakeClock, JwksServer, bearer
 from .tokens import Issuer
@@ -105,3 +107,30 @@ def test_a_jwks_file_works_as_a_key_source(tmp_path: Path, issuer: Issuer) -> No
     _key, entry = cache.key("rsa-1", "RS256")
     assert entry["kid"] == "rsa-1"
     assert cache.fetches == 1
+
+
+def test_a_lookup_that_may_not_wait_never_waits_for_a_running_fetch(
+    jwks_server: JwksServer, clock: FakeClock
+) -> None:
+    jwks_server.mode = "slow"
+    jwks_server.slow_seconds = 1.0
+    cache = JwksCache(url=jwks_server.url, timeout=3, clock=clock)
+    with pytest.raises(FetchPending):  # nothing known yet: a fetch is due
+        cache.key("rsa-1", "RS256", wait=False)
+    with ThreadPoolExecutor(1) as pool:
+        fetching = pool.submit(cache.key, "rsa-1", "RS256")
+        while jwks_server.requests == 0:
+            time.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(FetchPending):  # the fetch is running: only waiting could tell
+            cache.key("rsa-1", "RS256", wait=False)
+        with pytest.raises(FetchPending):
+            cache.key("unknown", "RS256", wait=False)
+        assert time.monotonic() - started < 0.2
+        _key, entry = fetching.result()
+    assert entry["kid"] == "rsa-1"
+    # Fetched: a known kid is answered at once, an unknown one refused at once.
+    assert cache.key("rsa-1", "RS256", wait=False)[1]["kid"] == "rsa-1"
+    with pytest.raises(KeyNotFound):
+        cache.key("unknown", "RS256", wait=False)
+    assert jwks_server.requests == 1

@@ -50,6 +50,19 @@ def test_wrong_method_on_a_public_path_is_405_not_401(client: TestClient) -> Non
     assert client.post("/hello").status_code == 405
 
 
+def test_wrong_method_on_a_protected_path_is_401_before_405(client: TestClient, issuer: Issuer) -> None:
+    # Without a token nothing about a protected path is told, not even its methods.
+    for method, path in (("DELETE", "/orders"), ("PUT", "/test/me"), ("POST", "/test/undeclared")):
+        response = client.request(method, path)
+        assert response.status_code == 401, (method, path)
+        assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+        assert "allow" not in response.headers
+    # With one, the wrong method is what it is.
+    response = client.delete("/orders", headers=bearer(issuer.token()))
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
+
+
 def test_unknown_path_is_404_not_401(client: TestClient) -> None:
     assert client.get("/no/such/path").status_code == 404
 
@@ -59,7 +72,12 @@ def test_cors_preflight_needs_no_token(client: TestClient) -> None:
         "/test/me",
         headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
     )
-    assert response.status_code != 401
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "GET" in response.headers["access-control-allow-methods"].split(", ")
+    assert "Authorization" in response.headers["access-control-allow-headers"].split(", ")
+    assert "Origin" in response.headers["vary"]
+    assert "www-authenticate" not in response.headers
 
 
 def test_missing_scope_is_403_insufficient_scope(client: TestClient, issuer: Issuer) -> None:

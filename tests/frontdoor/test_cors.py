@@ -61,6 +61,40 @@ def test_lookalike_origins_are_not_allowed(client: TestClient) -> None:
         assert "access-control-allow-origin" not in response.headers, origin
 
 
+LOCAL_WEB = "http://localhost:5173"
+LOCAL_LOOKALIKES = (
+    "http://localhost:51730",  # the allowed origin is a prefix of it
+    "http://localhost:517",  # ...and it is a prefix of the allowed origin
+    "http://localhost:5173.evil.example",
+    "http://evil-localhost:5173",  # the allowed origin minus its scheme is a suffix of it
+    "https://localhost:5173",
+    "http://localhost",
+    "http://localhost:5173/",
+)
+
+
+@pytest.mark.parametrize("origin", LOCAL_LOOKALIKES)
+def test_preflight_from_a_lookalike_origin_is_refused(make_app: Callable[..., FastAPI], origin: str) -> None:
+    app = make_app(cors_allow_origins=["http://localhost:3000", LOCAL_WEB])
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    with TestClient(app) as client:
+        allowed = client.options("/orders", headers={**preflight, "Origin": LOCAL_WEB})
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == LOCAL_WEB
+
+        refused = client.options("/orders", headers={**preflight, "Origin": origin})
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "access-control-allow-origin" not in refused.headers
+        assert "access-control-allow-methods" not in refused.headers
+        assert "access-control-allow-headers" not in refused.headers
+        # ...and an actual request from it is not readable either.
+        simple = client.get("/hello", headers={"Origin": origin})
+        assert simple.status_code == 200
+        assert "access-control-allow-origin" not in simple.headers
+        assert "access-control-expose-headers" not in simple.headers
+
+
 def test_simple_response_exposes_the_headers_a_client_reads(client: TestClient) -> None:
     response = client.get("/menu", headers={"Origin": ALLOWED})
     assert response.headers["access-control-allow-origin"] == ALLOWED

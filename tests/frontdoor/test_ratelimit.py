@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.ratelimit.dynamodb import DynamoCounter
-from app.ratelimit.factory import build_limiter
+from app.ratelimit.dynamodb import LIMITER_CLIENT_CONFIG, DynamoCounter
+from app.ratelimit.factory import LazyCounter, build_limiter
 from app.ratelimit.limiter import Limiter, MemoryCounter
 from app.settings import RateLimit, Settings
 from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
@@ -49,6 +54,46 @@ def test_limit_per_window_then_reset(counter_factory: Callable[[], object]) -> N
     assert limiter.hit("sub:bob").allowed  # another client has its own quota
     clock.now += 60
     assert limiter.hit("sub:alice").allowed
+
+
+class RecordingCounter:
+    blocking = False
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[int, int]] = []  # (window_start, expires_at) per hit
+        self._counts: Counter[tuple[str, int]] = Counter()
+
+    def increment(self, key: str, window_start: int, expires_at: int) -> int:
+        self.windows.append((window_start, expires_at))
+        self._counts[(key, window_start)] += 1
+        return self._counts[(key, window_start)]
+
+
+@pytest.mark.parametrize(("window", "start"), [(60, 1_000_020), (3600, 997_200)])
+def test_windows_start_on_boundaries_not_at_the_first_request(window: int, start: int) -> None:
+    # A clock that is not on a boundary, so a window starting at the first
+    # request (start = int(now)) shows in the reset time and the counter key.
+    clock = Clock(1_000_037.5)
+    assert start % window == 0
+    assert start < clock.now < start + window
+    counter = RecordingCounter()
+    limiter = Limiter(RateLimit(10, window), counter, clock=clock)
+
+    first = limiter.hit("ip:203.0.113.7")
+    assert first.reset_seconds == math.ceil(start + window - clock.now)  # 43 s for a minute, not 60
+    clock.now = start + window - 0.1  # still the same boundary-aligned window
+    last = limiter.hit("ip:203.0.113.7")
+    assert (last.remaining, last.reset_seconds) == (8, 1)
+    clock.now = start + window  # the next one
+    next_window = limiter.hit("ip:203.0.113.7")
+    assert (next_window.remaining, next_window.reset_seconds) == (9, window)
+
+    # One counter key per boundary-aligned window; items outlive it by a minute (TTL).
+    assert counter.windows == [
+        (start, start + window + 60),
+        (start, start + window + 60),
+        (start + window, start + 2 * window + 60),
+    ]
 
 
 def test_concurrent_hits_never_admit_more_than_the_limit(counter_factory: Callable[[], object]) -> None:
@@ -172,6 +217,81 @@ def test_the_limiter_fails_open(make_app: Callable[..., FastAPI], caplog: pytest
     assert "ConnectionError" in warnings[0].error
 
 
+@pytest.fixture
+def dead_endpoint() -> str:
+    """A loopback port nothing listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A loopback server that accepts connections and never answers a byte."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", held
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"), [("dead", "EndpointConnectionError"), ("silent", "ReadTimeoutError")]
+)
+def test_the_dynamodb_limiter_fails_open_within_its_timeouts(
+    request: pytest.FixtureRequest,
+    fake_aws: None,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: str,
+    error: str,
+) -> None:
+    if endpoint == "dead":
+        url, held = request.getfixturevalue("dead_endpoint"), None
+    else:
+        url, held = request.getfixturevalue("silent_endpoint")
+    # The deployed wiring: a lazily built DynamoCounter with the limiter's own client config.
+    limiter = build_limiter(
+        Settings(store="dynamodb", dynamodb_table="rate", dynamodb_endpoint_url=url, rate_limit="1/minute")
+    )
+    assert limiter is not None
+    assert isinstance(limiter.counter, LazyCounter)
+    # One attempt, short timeouts: a limiter that cannot answer within a second is skipped.
+    budget = LIMITER_CLIENT_CONFIG.connect_timeout + LIMITER_CLIENT_CONFIG.read_timeout
+    assert budget <= 1.0
+    app = create_app(Settings(rate_limit="1/minute"), limiter=limiter)
+    with TestClient(app) as client, caplog.at_level(logging.WARNING, logger="app.ratelimit"):
+        for path, status in (("/hello", 200), ("/hello", 200), ("/hello", 200), ("/orders", 401)):
+            started = time.monotonic()
+            response = client.get(path)
+            elapsed = time.monotonic() - started
+            assert response.status_code == status  # over "the limit" of 1, yet let through
+            assert "ratelimit" not in response.headers
+            assert elapsed < budget + 0.5, elapsed  # the timeout, not a hang or retries
+    warnings = [r for r in caplog.records if r.name == "app.ratelimit"]
+    assert [r.levelno for r in warnings] == [logging.WARNING] * 4
+    assert {r.error for r in warnings} == {error}
+    if held is not None:
+        assert len(held) == 4  # each request did reach the endpoint (and got no answer)
+
+
 def test_zero_turns_limiting_off(make_app: Callable[..., FastAPI]) -> None:
     with TestClient(make_app(rate_limit="0")) as client:
         responses = [client.get("/hello") for _ in range(5)]
@@ -194,3 +314,68 @@ def test_dynamodb_counter_items_expire(dynamodb_url: str) -> None:
         TableName=store.table_name, Key={"PK": {"S": f"RATE#{key}"}, "SK": {"S": "WINDOW#600"}}
     )
     assert item["Item"]["expires_at"] == {"N": "720"}
+
+
+@pytest.fixture
+def strict_app(make_app: Callable[..., FastAPI], tmp_path: object) -> FastAPI:
+    """3/minute, trusting a JWKS file of the test issuer's keys."""
+    import json
+
+    jwks = f"{tmp_path}/jwks.json"
+    with open(jwks, "w") as handle:
+        json.dump(Issuer().jwks(), handle)
+    return make_app(rate_limit="3/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks)
+
+
+def _bad_signature(issuer: Issuer) -> str:
+    """A published kid, signed by a key the issuer never published."""
+    import json
+
+    return issuer.raw({"alg": "RS256", "kid": "rsa-1"}, json.dumps(issuer.claims()), key=issuer.rogue)
+
+
+def assert_limited_failures(responses: list[httpx.Response]) -> None:
+    """3/minute: three 401s that count, then 429s, all with the rate-limit headers."""
+    assert [r.status_code for r in responses] == [401] * 3 + [429] * (len(responses) - 3)
+    for i, response in enumerate(responses):
+        assert response.headers["ratelimit-policy"] == '"default";q=3;w=60'
+        assert response.headers["ratelimit"].startswith(f'"default";r={max(0, 2 - i)};t=')
+    over = responses[-1]
+    assert over.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(over.headers["retry-after"]) <= 60
+
+
+def test_bad_tokens_count_against_the_source_address(strict_app: FastAPI) -> None:
+    issuer = Issuer()
+    bad = {"Authorization": f"Bearer {_bad_signature(issuer)}"}
+    with TestClient(strict_app) as client:
+        responses = [client.get("/me", headers=bad) for _ in range(10)]
+        assert_limited_failures(responses)
+        assert (
+            responses[0].headers["www-authenticate"].startswith('Bearer realm="api", error="invalid_token"')
+        )
+        # The same address, anonymous: the same (spent) quota.
+        assert client.get("/hello").status_code == 429
+        # A valid token is its sub's quota, not the address's.
+        good = {"Authorization": f"Bearer {issuer.token(sub='alice')}"}
+        assert client.get("/me", headers=good).status_code == 200
+
+
+def test_requests_without_a_token_to_a_protected_route_count_against_the_address(
+    strict_app: FastAPI,
+) -> None:
+    with TestClient(strict_app) as client:
+        responses = [client.get("/orders") for _ in range(10)]
+        assert_limited_failures(responses)
+        assert responses[0].headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+def test_preflights_are_not_counted_as_failures(strict_app: FastAPI) -> None:
+    preflight = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "DELETE"}
+    with TestClient(strict_app) as client:
+        for _ in range(10):
+            response = client.options("/orders", headers=preflight)
+            assert response.status_code == 204
+            assert "ratelimit" not in response.headers
+        assert client.get("/orders").status_code == 401  # the address's quota is untouched
+        assert client.get("/orders").headers["ratelimit"].startswith('"default";r=1;')

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from app.auth.middleware import public
 from app.aws_lambda.adapter import LambdaAdapter
 from app.aws_lambda.stage import public_paths
 from app.system.router import HELLO
+from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
 
 from .conftest import LambdaContext, http_v1, http_v2, json_body, load, rest_v1
 
@@ -261,3 +263,68 @@ def test_access_log_line_carries_embedded_metrics_on_lambda(
     assert line["AuthFailures"] == 1
     assert line["Status5xx"] == 0
     assert line["Stage"] == "local"
+
+
+def test_failed_authentication_counts_against_the_events_source_ip(
+    make_app: Callable[..., FastAPI], tmp_path: Path
+) -> None:
+    issuer = Issuer()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    app = make_app(
+        rate_limit="3/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=str(jwks)
+    )
+    handler = LambdaAdapter(app)
+    # A published kid, signed by a key the issuer never published.
+    forged = issuer.raw({"alg": "RS256", "kid": "rsa-1"}, json.dumps(issuer.claims()), key=issuer.rogue)
+    results = [
+        handler(http_v2("GET", "/me", headers={"authorization": f"Bearer {forged}"}), ctx) for _ in range(5)
+    ]
+    results += [handler(http_v2("GET", "/orders"), ctx) for _ in range(2)]  # no token: the same address
+    assert [r["statusCode"] for r in results] == [401, 401, 401, 429, 429, 429, 429]
+    for result in results:
+        assert result["headers"]["ratelimit-policy"] == '"default";q=3;w=60'
+        assert result["headers"]["ratelimit"].startswith('"default";r=')
+    assert 1 <= int(results[-1]["headers"]["retry-after"]) <= 60
+    # Another source address has its own quota.
+    other = http_v2("GET", "/orders")
+    other["requestContext"]["http"]["sourceIp"] = "198.51.100.9"
+    assert handler(other, ctx)["statusCode"] == 401
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda path: http_v2("GET", path, stage="prod"),
+        lambda path: http_v1("GET", path, stage="prod"),
+        lambda path: rest_v1("GET", path, stage="prod"),
+        lambda path: http_v2("GET", path),
+    ],
+    ids=["http-api-v2-prod", "http-api-v1-prod", "rest-api-prod", "http-api-v2-default"],
+)
+def test_an_undeclared_route_is_protected_under_a_named_stage(
+    make_app: Callable[..., FastAPI], tmp_path: Path, build: Callable[[str], dict[str, Any]]
+) -> None:
+    issuer = Issuer()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(issuer.jwks()))
+    app = make_app(auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=str(jwks))
+
+    # Declared nowhere as public and asking for nothing: deny by default.
+    @app.get("/test/undeclared")
+    async def undeclared() -> dict[str, str]:
+        return {"secret": "data"}
+
+    handler = LambdaAdapter(app)
+    anonymous = handler(build("/test/undeclared"), ctx)
+    assert anonymous["statusCode"] == 401
+    assert anonymous["headers"]["www-authenticate"] == 'Bearer realm="api"'
+    assert "secret" not in anonymous["body"]
+    # The route is there (the 401 is not a miss): with a token it answers.
+    with_token = build("/test/undeclared")
+    with_token["headers"]["authorization"] = f"Bearer {issuer.token()}"
+    if with_token.get("multiValueHeaders"):
+        with_token["multiValueHeaders"]["authorization"] = [with_token["headers"]["authorization"]]
+    result = handler(with_token, ctx)
+    assert result["statusCode"] == 200
+    assert json_body(result) == {"secret": "data"}

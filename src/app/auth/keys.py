@@ -5,6 +5,11 @@ refetch (keys rotate), but at most one per :data:`REFETCH_INTERVAL` however many
 random kids arrive, so a flood of forged tokens cannot become a fetch storm. A
 failed fetch keeps the keys already known: an outage of the JWKS endpoint only
 affects tokens signed by keys this container has never seen.
+
+A fetch blocks for up to :data:`FETCH_TIMEOUT`, and so does every lookup that
+waits for a fetch another thread is running. Under uvicorn those must stay off
+the event loop: :meth:`JwksCache.key` with ``wait=False`` never blocks and says
+(:class:`FetchPending`) when the caller has to retry from a worker thread.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ ALLOWED_ALGORITHMS = RSA_ALGORITHMS | frozenset(EC_ALGORITHMS)
 
 class KeyNotFound(Exception):
     pass
+
+
+class FetchPending(Exception):
+    """The key is unknown and a fetch is due or running: only waiting can tell."""
 
 
 def _usable(entry: Any) -> bool:
@@ -70,21 +79,26 @@ class JwksCache:
         self._last_attempt: float | None = None
         self._lock = threading.Lock()
 
-    def key(self, kid: str, alg: str) -> tuple[Key, dict[str, Any]]:
+    def key(self, kid: str, alg: str, *, wait: bool = True) -> tuple[Key, dict[str, Any]]:
         """The verification key for ``kid`` and ``alg``, and its JWK.
 
-        Raises :class:`KeyNotFound`; may block for up to the fetch timeout, so
-        callers on an event loop shared with other requests run it in a thread
-        only when :meth:`needs_fetch` says so.
+        Raises :class:`KeyNotFound`. With ``wait`` it may block for up to the
+        fetch timeout (its own fetch, or one another thread is running); without
+        it, it never blocks and raises :class:`FetchPending` instead.
         """
+        jwks = self._jwks
+        entry = jwks.get(kid)
+        if entry is None:
+            if wait:
+                self._maybe_fetch()
+            else:
+                self._check_nothing_pending()
+            entry = self._jwks.get(kid)
+            if entry is None:
+                raise KeyNotFound(kid)
         cached = self._constructed.get((kid, alg))
         if cached is not None:
-            return cached, self._jwks[kid]
-        if kid not in self._jwks:
-            self._maybe_fetch()
-        entry = self._jwks.get(kid)
-        if entry is None:
-            raise KeyNotFound(kid)
+            return cached, entry
         # python-jose and its cryptography backend cost ~35 ms to import: paid
         # by the first token, not by every cold start (a public /hello needs none).
         from jose import jwk
@@ -93,8 +107,17 @@ class JwksCache:
         self._constructed[(kid, alg)] = constructed
         return constructed, entry
 
-    def needs_fetch(self, kid: str) -> bool:
-        return kid not in self._jwks and self._may_fetch()
+    def _check_nothing_pending(self) -> None:
+        # The fetch holds the lock from its stamp until the new keys are in, so
+        # a lock that is free and a stamp that is recent mean no fetch can bring
+        # this kid now. Asked without waiting: the lock is never waited for here.
+        if not self._lock.acquire(blocking=False):
+            raise FetchPending
+        try:
+            if self._may_fetch():
+                raise FetchPending
+        finally:
+            self._lock.release()
 
     def _may_fetch(self) -> bool:
         last = self._last_attempt

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.auth.keys import ALLOWED_ALGORITHMS, EC_ALGORITHMS, JwksCache, KeyNotFound
+from app.auth.keys import ALLOWED_ALGORITHMS, EC_ALGORITHMS, FetchPending, JwksCache, KeyNotFound
 from app.auth.principal import Principal
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_TOKEN_BYTES = 8 * 1024
 LEEWAY_SECONDS = 30
+MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 class InvalidToken(Exception):
@@ -51,8 +52,14 @@ def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | No
             raise InvalidToken(f"token has no valid {name}")
         return None
     # bool is an int in Python; a float must be finite (RFC 7519 NumericDate).
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidToken(f"token {name} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidToken(f"token {name} is not a number")
+    # JSON integers have no size limit: 401 digits would overflow math.isfinite
+    # and every float conversion. No real date lies past the year 9999.
+    if not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
+        raise InvalidToken(f"token {name} is out of range")
     return int(value)
 
 
@@ -109,13 +116,21 @@ class TokenVerifier:
         # jku, x5u and an embedded jwk are ignored: keys only ever come from our JWKS.
         return header
 
-    def verify(self, token: str, header: dict[str, Any] | None = None) -> Principal:
+    def verify(self, token: str, header: dict[str, Any] | None = None, *, wait: bool = True) -> Principal:
+        """The token's principal, or :class:`InvalidToken`.
+
+        Without ``wait`` it never blocks on the JWKS and raises
+        :class:`~app.auth.keys.FetchPending` when only waiting for a fetch
+        could find the key (call it again with ``wait`` from a worker thread).
+        """
         header = header if header is not None else self.header(token)
         alg: str = header["alg"]
         try:
-            key, entry = self.keys.key(header["kid"], alg)
+            key, entry = self.keys.key(header["kid"], alg, wait=wait)
         except KeyNotFound:
             raise InvalidToken("token signed by an unknown key") from None
+        except FetchPending:
+            raise
         except Exception:
             # python-jose's JWKError and friends: the JWK does not fit this alg.
             raise InvalidToken("token key does not match its algorithm") from None

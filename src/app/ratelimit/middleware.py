@@ -1,10 +1,12 @@
 """The per-client limit, as a pure ASGI layer after authentication.
 
 The client is the token's ``sub`` when the caller is authenticated, otherwise
-the source IP: on Lambda the one API Gateway reports in the event
-(``requestContext.http.sourceIp``, which Mangum puts in the ASGI ``client``),
-locally the socket peer. A client-sent ``X-Forwarded-For`` is never read (and
-uvicorn runs with ``--no-proxy-headers`` so it cannot rewrite the peer either).
+(anonymous, or a token that failed: the deny-by-default 401 comes after this
+layer, so failures are counted and limited too) the source IP: on Lambda the
+one API Gateway reports in the event (``requestContext.http.sourceIp``, which
+Mangum puts in the ASGI ``client``), locally the socket peer. A client-sent
+``X-Forwarded-For`` is never read (and uvicorn runs with ``--no-proxy-headers``
+so it cannot rewrite the peer either).
 
 Headers follow the IETF draft draft-ietf-httpapi-ratelimit-headers-09:
 ``RateLimit-Policy: "default";q=120;w=60`` and ``RateLimit: "default";r=57;t=30``
