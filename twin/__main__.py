@@ -120,6 +120,16 @@ def mint(sub: str, scope: str, ttl: int = 3600) -> str:
 def substitute_identity(stack: Stack, port: int) -> dict[str, str]:
     """The cloud values the twin replaces, each said at start-up."""
     overrides: dict[str, str] = {}
+    for route in stack.routes:
+        # The gateway's authorizer trusts what the function trusts: the twin's issuer.
+        if route.authorizer is not None and route.authorizer["issuer"].startswith("https://cognito-idp."):
+            route.authorizer["issuer"] = issuer_url(port)
+            route.authorizer["audience"] = [AUDIENCE]
+    if any(route.authorizer for route in stack.routes):
+        stack.notes.append(
+            f"gateway authorizer: JWT, issuer {issuer_url(port)}, on "
+            f"{sum(1 for r in stack.routes if r.authorizer)} of {len(stack.routes)} routes"
+        )
     for function in stack.functions.values():
         issuer = function.environment.get("APP_AUTH_ISSUER", "")
         if issuer.startswith("https://cognito-idp."):

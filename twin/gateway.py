@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from twin.authorizer import Authorized, JwtAuthorizer, Unauthorized, www_authenticate
 from twin.lambda_service import InvocationFailed, LambdaService
 from twin.stack import ACCOUNT, REGION, Route, Stack
 
@@ -124,8 +125,17 @@ def select_route(routes: list[Route], method: str, path: str) -> tuple[Route, di
     return route, parameters
 
 
+def header(request: Request, name: str) -> str | None:
+    values = [value for key, value in request.headers if key.lower() == name]
+    return ",".join(values) if values else None
+
+
 def build_event(
-    request: Request, stack: Stack, route: Route, path_parameters: dict[str, str]
+    request: Request,
+    stack: Stack,
+    route: Route,
+    path_parameters: dict[str, str],
+    authorized: Authorized | None = None,
 ) -> dict[str, Any]:
     """The payload 2.0 event, as
     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
@@ -176,6 +186,11 @@ def build_event(
         },
         "isBase64Encoded": False,
     }
+    if authorized is not None:
+        # http-api-jwt-authorizer.html: the claims (as strings) and the route's scopes.
+        event["requestContext"]["authorizer"] = {
+            "jwt": {"claims": authorized.claims, "scopes": authorized.scopes}
+        }
     if cookies:
         event["cookies"] = cookies
     if query:
@@ -236,11 +251,11 @@ class Gateway:
         self,
         stack: Stack,
         services: dict[str, LambdaService],
-        authorize: Callable[[Route, Request], bool] | None = None,
+        authorizer: JwtAuthorizer | None = None,
     ) -> None:
         self.stack = stack
         self.services = services
-        self.authorize = authorize
+        self.authorizer = authorizer or JwtAuthorizer()
         burst, rate = stack.burst_limit, stack.rate_limit
         self.bucket = TokenBucket(burst, rate) if burst is not None and rate is not None else None
 
@@ -266,13 +281,15 @@ class Gateway:
             return _gateway_answer(TOO_MANY_REQUESTS)
         if len(request.body) > MAX_PAYLOAD_BYTES:
             return _gateway_answer(TOO_LARGE)
-        if (
-            route.authorizer is not None
-            and request.method != "OPTIONS"
-            and (self.authorize is None or not self.authorize(route, request))
-        ):
-            return _gateway_answer(UNAUTHORIZED, [("www-authenticate", 'Bearer realm="api"')])
-        event = build_event(request, self.stack, route, parameters)
+        authorized = None
+        if route.authorizer is not None:
+            try:
+                authorized = self.authorizer.check(header(request, "authorization"), route.authorizer)
+            except Unauthorized as refusal:
+                log.info("authorizer refused %s %s: %s", request.method, path, refusal or "no token")
+                challenge = www_authenticate(str(refusal), route.authorizer)
+                return _gateway_answer(UNAUTHORIZED, [("www-authenticate", challenge)])
+        event = build_event(request, self.stack, route, parameters, authorized)
         service = self.services[route.function]
         try:
             result = service.invoke(event, wait_s=INTEGRATION_TIMEOUT_S)

@@ -61,7 +61,7 @@ def test_docs_under_the_stage_and_a_binary_asset_byte_for_byte(cloud: Twin) -> N
 
 
 def test_a_redirect_stays_under_the_stage(cloud: Twin) -> None:
-    response = get(f"{cloud.url}/orders/")
+    response = get(f"{cloud.url}/orders/", headers=cloud.bearer("alice", "orders:read"))
     assert response.status_code == 307
     assert urlsplit(response.headers["location"]).path == "/dev/orders"
 
@@ -73,7 +73,8 @@ def test_the_gateway_answers_what_no_route_or_stage_knows(cloud: Twin) -> None:
         assert response.json() == {"message": "Not Found"}
         assert response.headers["apigw-requestid"]
     # Under the stage every path reaches the function, whose own 404 is a problem.
-    assert get(f"{cloud.url}/nothing").headers["content-type"] == "application/problem+json"
+    unknown = get(f"{cloud.url}/nothing", headers=cloud.bearer("alice", "orders:read"))
+    assert unknown.headers["content-type"] == "application/problem+json"
 
 
 def test_the_readme_journey_on_dynamodb(cloud: Twin) -> None:
