@@ -922,12 +922,13 @@ def integration_targets(stack: Stack) -> set[str]:
     body = stack.resolve(stack.template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"])
     found = set()
     for item in body["paths"].values():
-        uri = item["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]["uri"]
-        match = re.fullmatch(
-            r"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/(.+)/invocations", uri
-        )
-        assert match, uri
-        found.add(match.group(1))
+        for operation in item.values():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            match = re.fullmatch(
+                r"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/(.+)/invocations", uri
+            )
+            assert match, uri
+            found.add(match.group(1))
     return found
 
 
