@@ -18,7 +18,7 @@ SAM := .venv-sam/bin/sam
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint typecheck pytest compat validate build lock events clean browser cloud cloud-token
+.PHONY: help run test lint typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
@@ -68,8 +68,8 @@ run: $(VENV)/.installed
 	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench twin
-	$(VENV)/bin/ruff format --check src tests bench twin
+	$(VENV)/bin/ruff check src tests bench twin ops
+	$(VENV)/bin/ruff format --check src tests bench twin ops
 	$(VENV)/bin/mypy
 
 # Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
