@@ -18,7 +18,7 @@ SAM := .venv-sam/bin/sam
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke
+.PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
@@ -58,6 +58,14 @@ $(VENV)/.installed: requirements/dev.txt
 	.venv-lambda/bin/pip install --quiet --require-hashes --no-deps -r requirements/lambda-runtime.txt
 	touch $@
 
+# Linters for the workflows and templates (make lint-infra).
+.venv-lint/.installed: requirements/lint.txt
+	@test -n "$(PY313)" || { echo "error: python3.13 not found" >&2; exit 1; }
+	rm -rf .venv-lint
+	$(PY313) -m venv .venv-lint
+	.venv-lint/bin/pip install --quiet --require-hashes -r requirements/lint.txt
+	touch $@
+
 .venv-py311/.installed: requirements/dev.txt
 	$(call venv,.venv-py311,$(PY311),requirements/dev.txt)
 
@@ -95,17 +103,28 @@ compat: .venv-py311/.installed .venv-py312/.installed
 
 validate: .venv-sam/.installed
 	$(SAM) validate --lint
+	$(SAM) validate --lint --template ops/pipeline.yaml
+
+# The workflows (schema and zizmor's security audit, offline) and the templates
+# (checkov, offline: --skip-download); every finding fixed or skipped in place with a reason.
+lint-infra: .venv-lint/.installed
+	.venv-lint/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	.venv-lint/bin/zizmor --offline --quiet .github/workflows
+	.venv-lint/bin/checkov --framework cloudformation --skip-download --compact --quiet \
+	  -f template.yaml -f ops/pipeline.yaml
 
 build: .venv-sam/.installed
 	$(SAM) build
 
-test: lint validate pytest compat bench-smoke
+test: lint validate lint-infra pytest compat bench-smoke
 	@echo "make test: all checks passed"
 
 lock:
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/runtime.in -o requirements/runtime.txt
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/dev.in -o requirements/dev.txt
 	uv pip compile --universal --python-version 3.13 --generate-hashes --no-header -q requirements/sam.in -o requirements/sam.txt
+	uv pip compile --universal --python-version 3.13 --generate-hashes --no-header -q requirements/lint.in -o requirements/lint.txt
+	uv pip compile --universal --python-version 3.13 --generate-hashes --no-header -q requirements/lambda-runtime.in -o requirements/lambda-runtime.txt
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -210,12 +210,18 @@ class Twin:
                 overrides=overrides_env,
                 max_workers=args.max_workers,
             )
-        gateway = Gateway(stack, self.services)
+        gateway = Gateway(stack, self.services, custom_domain=args.custom_domain)
+        if args.custom_domain:
+            stack.notes.append(
+                f"custom domain: requests arrive as through {args.custom_domain} mapped at its root "
+                "(no stage in the path)"
+            )
         self.server = GatewayServer(
             ("127.0.0.1", args.port), gateway, {f"{ISSUER_PATH}/.well-known/jwks.json": jwks_response}
         )
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{stack.stage}"
+        root = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return root if args.custom_domain else f"{root}/{stack.stage}"
 
     def stop(self) -> None:
         if self.server is not None:
@@ -274,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--artifact", help="the function's sam build output (ARTIFACTS_DIR)")
     run.add_argument("--runtime-venv", default=str(ROOT / ".venv-lambda"))
     run.add_argument("--max-workers", type=int, default=4, help="concurrent execution environments")
+    run.add_argument(
+        "--custom-domain",
+        help="serve requests as through this custom domain (ApiDomainName): no stage in the path",
+    )
     token = commands.add_parser("token", help="mint a token the running twin accepts")
     token.add_argument("--sub", default="alice")
     token.add_argument("--scope", default="orders:read orders:write")

@@ -136,6 +136,7 @@ def build_event(
     route: Route,
     path_parameters: dict[str, str],
     authorized: Authorized | None = None,
+    custom_domain: str | None = None,
 ) -> dict[str, Any]:
     """The payload 2.0 event, as
     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
@@ -159,7 +160,9 @@ def build_event(
     # The twin stands in for the API's default endpoint, where the stage is part of
     # the URL: requestContext names that endpoint's domain (the Host header stays as
     # the client sent it), as it does for https://{api-id}.execute-api.{region}.amazonaws.com.
-    domain = f"{stack.api_id}.execute-api.{REGION}.amazonaws.com"
+    # Behind a custom domain mapped at its root, the domain is the client's and the
+    # path has no stage (http-api-custom-domain-names.html, API mappings).
+    domain = custom_domain or f"{stack.api_id}.execute-api.{REGION}.amazonaws.com"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.route_key,
@@ -252,10 +255,12 @@ class Gateway:
         stack: Stack,
         services: dict[str, LambdaService],
         authorizer: JwtAuthorizer | None = None,
+        custom_domain: str | None = None,
     ) -> None:
         self.stack = stack
         self.services = services
         self.authorizer = authorizer or JwtAuthorizer()
+        self.custom_domain = custom_domain
         burst, rate = stack.burst_limit, stack.rate_limit
         self.bucket = TokenBucket(burst, rate) if burst is not None and rate is not None else None
 
@@ -268,9 +273,9 @@ class Gateway:
 
     def _handle(self, request: Request) -> Response:
         path = request.target.partition("?")[0]
-        prefix = f"/{self.stack.stage}"
+        prefix = "" if self.custom_domain else f"/{self.stack.stage}"
         # A named stage is the first path segment; a path outside it has no route.
-        if not (path == prefix or path.startswith(prefix + "/")):
+        if prefix and not (path == prefix or path.startswith(prefix + "/")):
             return _gateway_answer(NOT_FOUND)
         route_path = path[len(prefix) :] or "/"
         selected = select_route(self.stack.routes, request.method, route_path)
@@ -289,7 +294,7 @@ class Gateway:
                 log.info("authorizer refused %s %s: %s", request.method, path, refusal or "no token")
                 challenge = www_authenticate(str(refusal), route.authorizer)
                 return _gateway_answer(UNAUTHORIZED, [("www-authenticate", challenge)])
-        event = build_event(request, self.stack, route, parameters, authorized)
+        event = build_event(request, self.stack, route, parameters, authorized, self.custom_domain)
         service = self.services[route.function]
         try:
             result = service.invoke(event, wait_s=INTEGRATION_TIMEOUT_S)

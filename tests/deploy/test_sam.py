@@ -109,7 +109,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if name == "Fn::GetAtt":
@@ -168,6 +168,8 @@ STAND_IN_ATTRIBUTES = {
     ("DataTable", "Arn"): TABLE_ARN,
     ("ApiFunction", "Arn"): FUNCTION_ARN,
     ("Cdn", "DomainName"): CDN_DOMAIN,
+    ("ApiDomain", "RegionalDomainName"): "d-abc123.execute-api.us-east-1.amazonaws.com",
+    ("ApiDomain", "RegionalHostedZoneId"): "Z1UJRXOUMOOFQ8",
 }
 _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 

@@ -82,10 +82,9 @@ def run_twin(tmp_path: Path, *args: str) -> Iterator[Twin]:
                 raise RuntimeError(f"the twin exited early:\n{log_path.read_text()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the twin did not start:\n{log_path.read_text()}")
-            match = re.search(r"twin: serving (http://127\.0\.0\.1:\d+/[^/\s]+)/", log_path.read_text())
+            match = re.search(r"twin: serving ((http://127\.0\.0\.1:\d+)(/[^/\s]+)?)/", log_path.read_text())
             time.sleep(0.1)
-        url = match.group(1)
-        yield Twin(url, url.rsplit("/", 1)[0], log_path, state_dir, process)
+        yield Twin(match.group(1), match.group(2), log_path, state_dir, process)
     finally:
         process.terminate()
         try:
