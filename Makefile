@@ -18,13 +18,15 @@ SAM := .venv-sam/bin/sam
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke
+.PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke deploy
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
 	@echo "make test   install what is needed and run every test and check"
 	@echo "make build  sam build (arm64, as deployed)"
 	@echo "make cloud  the stack as deployed on this machine: the built artifact behind the HTTP API twin"
+	@echo "make deploy ENV=default|prod   sam build, sam deploy, the web app's upload, the smoke suite"
+	@echo "make smoke URL=...             the post-deploy smoke suite against any base URL"
 	@echo "make bench  benchmark against the baselines: one table, JSON in bench/results/"
 	@echo "make lock   re-pin requirements/*.txt from requirements/*.in (needs network)"
 
@@ -137,3 +139,6 @@ include $(dir $(firstword $(MAKEFILE_LIST)))bench/bench.mk
 
 # make cloud, make cloud-token (the HTTP API twin, twin/):
 include $(dir $(firstword $(MAKEFILE_LIST)))twin/twin.mk
+
+# make smoke, make deploy (ops/):
+include $(dir $(firstword $(MAKEFILE_LIST)))ops/ops.mk

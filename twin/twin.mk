@@ -15,8 +15,3 @@ cloud-token: $(VENV)/.installed
 	@$(PY) -m twin token --sub "$(SUB)" --scope "$(SCOPE)"
 
 
-# The post-deploy smoke suite (ops/smoke.py) against any base URL; STACK= lets it get a
-# token from the stack's machine client and the web origin from its outputs.
-smoke: $(VENV)/.installed
-	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://{api-id}.execute-api.{region}.amazonaws.com/{stage} [STACK=name]' >&2; exit 2; }
-	$(PY) -m ops.smoke --url "$(URL)" $(if $(STACK),--stack "$(STACK)") $(if $(ORIGIN),--origin "$(ORIGIN)")

@@ -1,0 +1,194 @@
+"""`make deploy ENV=default|prod`: the stack, then the web app, then the smoke suite.
+
+  python -m ops.deploy --env default            # sam build, sam deploy, publish, smoke
+  python -m ops.deploy --env default --publish-only --site web/dist
+
+Steps: ``sam build`` and ``sam deploy --config-env ENV`` (the SAM CLI of .venv-sam);
+the stack's outputs; the web app built (``npm ci && npm run build`` in web/) with a
+runtime ``config.json`` made from those outputs; the build uploaded to the site
+bucket (content types set; ``index.html`` and ``config.json`` revalidated on every
+load, hashed assets cached for a year as immutable; keys no longer in the build
+removed); a CloudFront invalidation of the files that are not content-hashed; and
+``make smoke`` against the deployed URLs. Every AWS call is boto3 (no AWS CLI);
+credentials come from the usual chain (a profile, SSO, or the pipeline's OIDC role).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin.stack import samconfig_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+WEB = ROOT / "web"
+
+# index.html and config.json change with every deploy under the same name: a browser
+# or CloudFront may keep them but must revalidate. Vite's build names everything under
+# assets/ by content hash, so those never change under a name and are cached for good.
+REVALIDATE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+_HASHED = re.compile(r"(^|/)assets/.+[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$")
+mimetypes.add_type("application/javascript", ".js")
+mimetypes.add_type("application/json", ".json")
+mimetypes.add_type("image/svg+xml", ".svg")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("font/woff2", ".woff2")
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    content_type: str
+    cache_control: str
+
+
+def plan_upload(site: Path) -> list[Upload]:
+    """What each file of the build becomes in the bucket."""
+    uploads = []
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        key = path.relative_to(site).as_posix()
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
+            content_type += "; charset=utf-8"
+        cache = IMMUTABLE if _HASHED.search(key) else REVALIDATE
+        uploads.append(Upload(key, content_type, cache))
+    return uploads
+
+
+def publish_site(s3: Any, bucket: str, site: Path) -> tuple[list[Upload], list[str]]:
+    """Upload the build and remove what it no longer has; returns (uploaded, removed)."""
+    uploads = plan_upload(site)
+    # Hashed assets first, index.html last: a browser that gets the new index.html
+    # always finds the assets it names.
+    ordered = sorted(uploads, key=lambda u: (u.cache_control != IMMUTABLE, u.key == "index.html"))
+    for upload in ordered:
+        s3.put_object(
+            Bucket=bucket,
+            Key=upload.key,
+            Body=(site / upload.key).read_bytes(),
+            ContentType=upload.content_type,
+            CacheControl=upload.cache_control,
+        )
+    wanted = {upload.key for upload in uploads}
+    stale: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        stale += [item["Key"] for item in page.get("Contents", []) if item["Key"] not in wanted]
+    for start in range(0, len(stale), 1000):
+        s3.delete_objects(
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]], "Quiet": True},
+        )
+    return uploads, stale
+
+
+def invalidate(cloudfront: Any, distribution_id: str, uploads: list[Upload]) -> str:
+    """Invalidate what is cached under a name that a deploy reuses (not the hashed assets)."""
+    paths = sorted("/" + u.key for u in uploads if u.cache_control != IMMUTABLE)
+    if "/index.html" in paths:
+        paths.append("/")
+    response = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths},
+            "CallerReference": str(time.time()),
+        },
+    )
+    return str(response["Invalidation"]["Id"])
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def site_config(outputs: dict[str, str], region: str) -> dict[str, Any]:
+    """The web app's runtime config.json, from the stack's outputs."""
+    return {
+        "apiUrl": outputs["ApiUrl"],
+        "region": region,
+        "auth": {
+            "authority": outputs.get("AuthIssuer", ""),
+            "clientId": outputs.get("WebClientId", ""),
+            "domain": outputs.get("AuthAuthorizeEndpoint", "").removesuffix("/oauth2/authorize"),
+        },
+    }
+
+
+def run(command: list[str], **kwargs: Any) -> None:
+    print("+ " + " ".join(command), flush=True)
+    subprocess.run(command, check=True, **kwargs)  # noqa: S603 - fixed tools of this repository
+
+
+def build_web(config: dict[str, Any]) -> Path:
+    run(["npm", "ci"], cwd=WEB)
+    run(["npm", "run", "build"], cwd=WEB)
+    site = WEB / "dist"
+    (site / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return site
+
+
+def publish(stack_name: str, region: str, site: Path | None) -> dict[str, str]:
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    if "WebBucketName" not in outputs:
+        print("deploy: the stack has no web app (no WebBucketName output); nothing to publish", flush=True)
+        return outputs
+    if site is None:
+        site = build_web(site_config(outputs, region))
+    else:
+        (site / "config.json").write_text(json.dumps(site_config(outputs, region), indent=2) + "\n")
+    uploads, removed = publish_site(session.client("s3"), outputs["WebBucketName"], site)
+    print(
+        f"deploy: {len(uploads)} files to s3://{outputs['WebBucketName']}, {len(removed)} stale removed",
+        flush=True,
+    )
+    invalidation = invalidate(session.client("cloudfront"), outputs["WebDistributionId"], uploads)
+    print(f"deploy: CloudFront invalidation {invalidation}", flush=True)
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="default", help="samconfig.toml environment: default (dev) or prod")
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    parser.add_argument("--publish-only", action="store_true", help="skip sam build and sam deploy")
+    parser.add_argument("--site", type=Path, help="an already built web app to publish (default: build web/)")
+    parser.add_argument("--no-smoke", action="store_true")
+    parser.add_argument("sam_args", nargs="*", help="extra `sam deploy` arguments (after --)")
+    args = parser.parse_args(argv)
+    if not args.region:
+        parser.error("no region: set AWS_REGION or pass --region")
+    stack_name, _ = samconfig_environment(args.env)
+    if not args.publish_only:
+        # The template deploys arm64; the recipe fetches arm64 wheels on any machine.
+        build_env = {**os.environ, "LAMBDA_ARCHITECTURE": "arm64", "SAM_CLI_TELEMETRY": "0"}
+        run([str(SAM), "build", "--config-env", args.env], cwd=ROOT, env=build_env)
+        run(
+            [str(SAM), "deploy", "--config-env", args.env, "--region", args.region, *args.sam_args],
+            cwd=ROOT,
+            env=build_env,
+        )
+    outputs = publish(stack_name, args.region, args.site)
+    if args.no_smoke:
+        return 0
+    smoke = [sys.executable, "-m", "ops.smoke", "--url", outputs["ApiUrl"], "--stack", stack_name]
+    return subprocess.run([*smoke, "--region", args.region], cwd=ROOT, check=False).returncode  # noqa: S603
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

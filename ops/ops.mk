@@ -1,0 +1,13 @@
+# Included by the Makefile: deploying and operating the stack (ops/).
+
+# The post-deploy smoke suite (ops/smoke.py) against any base URL; STACK= lets it get a
+# token from the stack's machine client and the web origin from its outputs.
+smoke: $(VENV)/.installed
+	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://{api-id}.execute-api.{region}.amazonaws.com/{stage} [STACK=name]' >&2; exit 2; }
+	$(PY) -m ops.smoke --url "$(URL)" $(if $(STACK),--stack "$(STACK)") $(if $(ORIGIN),--origin "$(ORIGIN)")
+
+# The stack, the web app and the smoke suite: ENV=default (dev) or ENV=prod.
+# DEPLOY_ARGS go to `sam deploy` (the pipeline passes --no-confirm-changeset --role-arn ...).
+ENV ?= default
+deploy: $(VENV)/.installed .venv-sam/.installed
+	$(PY) -m ops.deploy --env "$(ENV)" -- $(DEPLOY_ARGS)

@@ -1,0 +1,187 @@
+"""`make deploy`'s web upload (ops/deploy.py) against moto's server on loopback: a stack
+with the real output names, the site bucket and a distribution; keys, content types and
+cache headers as a browser and CloudFront need them; a re-deploy removes what is stale."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.deploy.test_sam import ROOT
+
+STACK = "serverless-api-dev"  # samconfig.toml's default environment
+REGION = "us-east-1"
+IMMUTABLE = "public, max-age=31536000, immutable"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    cloudfront = session.client("cloudfront", endpoint_url=endpoint)
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "web",
+            "Comment": "web",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "site", "DomainName": "site.s3.amazonaws.com",
+                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
+                                     "MinTTL": 0, "ForwardedValues": {"QueryString": False,
+                                                                      "Cookies": {"Forward": "none"}},
+                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+        }
+    )["Distribution"]  # fmt: skip
+    template = {
+        "Resources": {"SiteBucket": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {
+            "ApiUrl": {"Value": "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"},
+            "WebBucketName": {"Value": {"Ref": "SiteBucket"}},
+            "WebDistributionId": {"Value": distribution["Id"]},
+            "WebUrl": {"Value": f"https://{distribution['DomainName']}"},
+            "WebClientId": {"Value": "2webclient000000000000000b"},
+            "AuthIssuer": {"Value": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Te5tPoo1"},
+            "AuthAuthorizeEndpoint": {
+                "Value": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/authorize"
+            },
+        },
+    }
+    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
+    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]
+    }
+    yield {
+        "endpoint": endpoint,
+        "outputs": outputs,
+        "s3": session.client("s3", endpoint_url=endpoint),
+        "cloudfront": cloudfront,
+    }
+    server.stop()
+
+
+def build(site: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    return site
+
+
+def publish(aws: dict[str, Any], site: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ops.deploy",
+            "--env",
+            "default",
+            "--publish-only",
+            "--no-smoke",
+            "--site",
+            str(site),
+        ],
+        cwd=ROOT,
+        env={**env, **CREDENTIALS, "AWS_ENDPOINT_URL": aws["endpoint"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def objects(aws: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    s3, bucket = aws["s3"], aws["outputs"]["WebBucketName"]
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {key: s3.get_object(Bucket=bucket, Key=key) for key in keys}
+
+
+def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    first = build(tmp_path / "v1", {
+        "index.html": "<!doctype html><script type=module src=/assets/index-AbCdEf12.js></script>",
+        "assets/index-AbCdEf12.js": "console.log(1)",
+        "assets/index-Zz9Yy8Xx.css": "body{}",
+        "favicon.svg": "<svg/>",
+    })  # fmt: skip
+    out = publish(aws, first)
+    assert "4 files" not in out  # config.json is added to the build
+    assert "5 files to s3://" in out
+    stored = objects(aws)
+    first_keys = {
+        "index.html",
+        "config.json",
+        "assets/index-AbCdEf12.js",
+        "assets/index-Zz9Yy8Xx.css",
+        "favicon.svg",
+    }
+    assert set(stored) == first_keys
+    expect = {
+        "index.html": ("text/html; charset=utf-8", "no-cache"),
+        "config.json": ("application/json; charset=utf-8", "no-cache"),
+        "assets/index-AbCdEf12.js": (
+            "application/javascript; charset=utf-8",
+            "public, max-age=31536000, immutable",
+        ),
+        "assets/index-Zz9Yy8Xx.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
+        "favicon.svg": ("image/svg+xml", "no-cache"),
+    }
+    for key, (content_type, cache) in expect.items():
+        assert stored[key]["ContentType"] == content_type, key
+        assert stored[key]["CacheControl"] == cache, key
+    config = json.loads(stored["config.json"]["Body"].read())
+    outputs = aws["outputs"]
+    assert config == {
+        "apiUrl": outputs["ApiUrl"],
+        "region": REGION,
+        "auth": {
+            "authority": outputs["AuthIssuer"],
+            "clientId": outputs["WebClientId"],
+            "domain": "https://pool.auth.us-east-1.amazoncognito.com",
+        },
+    }
+    # The names a deploy reuses are invalidated; content-hashed ones need not be.
+    cloudfront, distribution = aws["cloudfront"], outputs["WebDistributionId"]
+    (listed,) = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]["Items"]
+    paths = cloudfront.get_invalidation(DistributionId=distribution, Id=listed["Id"])["Invalidation"][
+        "InvalidationBatch"
+    ]["Paths"]["Items"]
+    assert sorted(paths) == ["/", "/config.json", "/favicon.svg", "/index.html"]
+
+    # The next build names a new bundle: the old one goes, nothing else is left behind.
+    second = build(tmp_path / "v2", {
+        "index.html": "<!doctype html><script type=module src=/assets/index-NewHash9.js></script>",
+        "assets/index-NewHash9.js": "console.log(2)",
+        "assets/index-Zz9Yy8Xx.css": "body{}",
+    })  # fmt: skip
+    out = publish(aws, second)
+    assert "2 stale removed" in out
+    assert set(objects(aws)) == {
+        "index.html",
+        "config.json",
+        "assets/index-NewHash9.js",
+        "assets/index-Zz9Yy8Xx.css",
+    }
