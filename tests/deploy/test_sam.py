@@ -448,6 +448,24 @@ def test_rules_allow_either_mode_and_refuse_half_configurations() -> None:
     assert Stack(template, {"AuthScopePrefix": "x/"}).broken_rules()
 
 
+LOCAL_STAGE_REFUSED = (
+    "Stage=local is a developer's machine, never a stack: choose another name (dev, prod, ...)."
+)
+
+
+def test_the_template_refuses_the_local_stage() -> None:
+    """`local` is the stage of a developer's machine, where the app may default to the
+    dev key file (issue 11, defect 5). A stack can never be deployed with it; the
+    app's settings are the second wall (tests/unit/test_settings.py::
+    test_the_dev_key_file_is_never_a_default_on_lambda)."""
+    template = load_template()
+    assert Stack(template, {"Stage": "local"}).broken_rules() == [LOCAL_STAGE_REFUSED]
+    assert Stack(template, {"Stage": "local"} | EXTERNAL_AUTH).broken_rules() == [LOCAL_STAGE_REFUSED]
+    for stage in ("dev", "prod", "staging", "local-test", "mylocal"):
+        assert re.fullmatch(template["Parameters"]["Stage"]["AllowedPattern"], stage), stage
+        assert Stack(template, {"Stage": stage}).broken_rules() == [], stage
+
+
 def test_resource_server_has_exactly_the_four_scopes() -> None:
     template = load_template()
     (server,) = cognito_resources(template, "UserPoolResourceServer").values()
