@@ -1237,11 +1237,10 @@ def test_cdn_caches_public_menu_reads_and_passes_everything_else_through(stage: 
     key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
     assert key["CookiesConfig"] == {"CookieBehavior": "none"}
-    # Origin because the app's CORS headers depend on it (Vary: Origin); never
-    # Authorization: the menu is public, and a token in the key would split the cache
-    # per caller.
-    assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Origin"]}
-    assert "authorization" not in json.dumps(policy).lower()
+    # Origin because the app's CORS headers depend on it (Vary: Origin); Authorization
+    # because the menu's writes need their token at the origin (see the next test).
+    assert key["HeadersConfig"]["HeaderBehavior"] == "whitelist"
+    assert sorted(key["HeadersConfig"]["Headers"]) == ["Authorization", "Origin"]
     assert key["EnableAcceptEncodingGzip"] is True
     assert key["EnableAcceptEncodingBrotli"] is True
 
@@ -1260,6 +1259,41 @@ def test_cdn_caches_public_menu_reads_and_passes_everything_else_through(stage: 
     assert outputs["CdnUrl"] == f"https://{CDN_DOMAIN}/{stage}"
     assert outputs["CdnDistributionId"] == STAND_IN_IDS["Cdn"]
     assert template["Outputs"]["CdnUrl"]["Condition"] == template["Resources"]["Cdn"]["Condition"]
+
+
+WRITE_METHODS = {"PUT", "PATCH", "POST", "DELETE"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_writes_through_the_cdn_keep_their_token(stage: str) -> None:
+    """Issue 11, defect 8. CloudFront forwards the viewer's Authorization header to the
+    origin only when the behaviour's cache policy puts it in the cache key; an origin
+    request policy cannot name it, and the managed AllViewer* policies forward it only
+    with caching disabled (AWS, "Configure CloudFront to forward the Authorization
+    header", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+    add-origin-custom-headers.html#add-origin-custom-headers-forward-authorization).
+    So every behaviour that passes writes (PUT /menu/{id} needs menu:write) either
+    does not cache or names Authorization in its cache key. Anonymous reads carry no
+    Authorization, so they still share one cache entry."""
+    template = load_template()
+    stack = Stack(template, {"EnableCdn": "true", "Stage": stage})
+    config = stack.properties("Cdn")["DistributionConfig"]
+    policies = {
+        STAND_IN_IDS[logical_id]: stack.properties(logical_id)["CachePolicyConfig"]
+        for logical_id, resource in cloudfront_resources(template).items()
+        if resource["Type"] == f"{CLOUDFRONT}CachePolicy"
+    }
+    for path in (f"/{stage}/menu", f"/{stage}/menu/margherita", f"/{stage}/orders"):
+        behaviour = behaviour_for(config, path)
+        assert set(behaviour["AllowedMethods"]) >= WRITE_METHODS, path
+        if behaviour["CachePolicyId"] == CACHING_DISABLED:
+            assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER, path
+            continue
+        headers = policies[behaviour["CachePolicyId"]]["ParametersInCacheKeyAndForwardedToOrigin"][
+            "HeadersConfig"
+        ]
+        assert headers["HeaderBehavior"] == "whitelist", path
+        assert "authorization" in {name.lower() for name in headers["Headers"]}, path
 
 
 def test_cdn_urls_are_the_ones_the_app_advertises() -> None:
