@@ -57,7 +57,10 @@ def mint(sub: str, scope: str, ttl: int, audience: str | None = None) -> str:
         raise SystemExit("devtoken: only for APP_STAGE=local; the cloud stack never trusts this key")
     jwks_file = settings.jwks_file
     if jwks_file is None:
-        raise SystemExit("devtoken: APP_AUTH_JWKS_URL is set; unset it to use the local key file")
+        raise SystemExit(
+            "devtoken: the local key file applies only to the local dev issuer, without"
+            " APP_AUTH_JWKS_URL and outside Lambda; unset APP_AUTH_ISSUER and APP_AUTH_JWKS_URL"
+        )
     pem, kid = ensure_key(Path(jwks_file))
     now = int(time.time())
     claims = {

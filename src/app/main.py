@@ -20,7 +20,7 @@ from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
 from app.aws_lambda.adapter import LambdaAdapter
 from app.docs.router import router as docs_router
-from app.http import problems
+from app.http import problems, redirects
 from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
 from app.http.cors import CORSMiddleware
 from app.http.head import HeadMiddleware
@@ -137,6 +137,7 @@ def create_app(
     app.state.health_checks = {}
     app.state.store = store
     problems.install(app)
+    redirects.install(app.router)  # relative Location, never from the client's Host
     if docs:
         app.include_router(docs_router)
     app.include_router(system_router)

@@ -7,6 +7,7 @@ stack can never trust a key that sits on a laptop.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from typing import Annotated, Literal, NamedTuple
@@ -127,16 +128,25 @@ class Settings(BaseSettings):
 
     @property
     def jwks_file(self) -> str | None:
-        """The JWKS file, if any: the dev key file only ever applies locally."""
+        """The JWKS file, if any. The dev key file (``app.devtoken``'s) is a default only
+        for a local run: the local stage *and* the local dev issuer *and* not on Lambda
+        (which sets ``AWS_LAMBDA_FUNCTION_NAME`` in every function). A stage name alone
+        never makes a cloud function, or a real issuer, trust a key from a laptop."""
         if self.auth_jwks_file:
             return self.auth_jwks_file
-        if self.is_local and not self.auth_jwks_url:
+        local_run = self.is_local and self.auth_issuer == LOCAL_ISSUER and not on_lambda()
+        if local_run and not self.auth_jwks_url:
             return LOCAL_JWKS_FILE
         return None
 
     @property
     def jwks_url(self) -> str:
         return self.auth_jwks_url or f"{self.auth_issuer}/.well-known/jwks.json"
+
+
+def on_lambda() -> bool:
+    """Whether this process is a Lambda function (the runtime sets the variable)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
 class ConfigurationError(SystemExit):

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from .conftest import Token
+from app.main import create_app
+from tests.auth.tokens import AUDIENCE, ISSUER
+
+from .conftest import Token, settings_from
 
 
 def test_empty_menu(client: TestClient) -> None:
@@ -75,6 +79,55 @@ def test_a_write_through_this_container_clears_the_cache(
     assert after.headers["etag"] != before.headers["etag"]
     assert {i["id"]: i["price_cents"] for i in after.json()["items"]}["calzone"] == 1400
     assert client.get("/menu", headers={"If-None-Match": before.headers["etag"]}).status_code == 200
+
+
+# README (Rules a client can rely on, Caching): a write through one container is seen by every other container
+# within this many seconds. The contract's number, not the code's constant, so a
+# longer cache period fails here.
+OTHER_CONTAINERS_SEE_A_WRITE_WITHIN = 5.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_another_container_sees_a_write_within_the_cache_period(
+    app: FastAPI, backend_settings: dict[str, str], jwks_file: str, chef: dict[str, str]
+) -> None:
+    """Two containers (two app instances) on one store: the one that did not write
+    serves its cached menu for a moment, then the write, at most the promised period
+    later (the other container's cache is not cleared by the write)."""
+    other_container = create_app(
+        settings_from(
+            backend_settings, auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks_file
+        )
+    )
+    pizza = {"name": "Margherita", "price_cents": 1150, "available": True}
+    with TestClient(app) as writer, TestClient(other_container) as reader:
+        clock = FakeClock()
+        reader.app.state.menu.clock = clock  # type: ignore[attr-defined]
+        assert writer.put("/menu/margherita", json=pizza, headers=chef).status_code == 201
+        assert reader.get("/menu").json() == {"items": [{"id": "margherita", **pizza}]}
+        assert reader.get("/menu/margherita").json()["price_cents"] == 1150
+
+        assert (
+            writer.put("/menu/margherita", json={**pizza, "price_cents": 1400}, headers=chef).status_code
+            == 200
+        )
+        assert writer.put("/menu/calzone", json={**pizza, "name": "Calzone"}, headers=chef).status_code == 201
+        clock.now += 1.0
+        # Still the cached menu: the write went through the other container.
+        assert [i["id"] for i in reader.get("/menu").json()["items"]] == ["margherita"]
+
+        clock.now += OTHER_CONTAINERS_SEE_A_WRITE_WITHIN - 1.0
+        menu = reader.get("/menu").json()["items"]
+        assert {i["id"]: i["price_cents"] for i in menu} == {"calzone": 1150, "margherita": 1400}
+        assert reader.get("/menu/margherita").json()["price_cents"] == 1400
+        assert reader.get("/menu/calzone").status_code == 200
 
 
 def test_delete_then_404(client: TestClient, menu: dict[str, Any], chef: dict[str, str]) -> None:

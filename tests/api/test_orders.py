@@ -310,6 +310,30 @@ def test_same_key_other_body_is_422(client: TestClient, menu: Any, auth: Token) 
     assert len(client.get("/orders", headers=auth()).json()["items"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("first_note", "retry_note"),
+    [("No onions", "Extra onions"), ("No onions", None), (None, "No onions")],
+    ids=["changed", "dropped", "added"],
+)
+def test_same_key_same_lines_another_note_is_422(
+    client: TestClient, menu: Any, auth: Token, first_note: str | None, retry_note: str | None
+) -> None:
+    """The fingerprint covers the whole body, not only the lines: the same key with the
+    same lines and another note is another request, never a replay of the first."""
+    headers = auth(**{"Idempotency-Key": "order-note"})
+
+    def body(note: str | None) -> dict[str, Any]:
+        return ONE_PIZZA if note is None else {**ONE_PIZZA, "note": note}
+
+    first = place(client, headers, body(first_note)).json()
+    retry = client.post("/orders", json=body(retry_note), headers=headers)
+    assert retry.status_code == 422
+    assert retry.json()["type"].endswith("idempotency-key-reused")
+    assert "idempotent-replayed" not in retry.headers
+    (only,) = client.get("/orders", headers=auth()).json()["items"]
+    assert (only["id"], only["note"]) == (first["id"], first_note)
+
+
 def test_keys_are_per_caller(client: TestClient, menu: Any, auth: Token) -> None:
     alice = place(client, auth("alice", **{"Idempotency-Key": "k1"})).json()
     bob = place(client, auth("bob", **{"Idempotency-Key": "k1"})).json()

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_sam import SAM, TEMPLATE, Stack, load_template, run
+from tests.deploy.test_sam import OWN_POOL, SAM, TEMPLATE, Stack, load_template, run
 
 DOMAIN = {
+    **OWN_POOL,
     "ApiDomainName": "api.example.com",
     "ApiCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
     "0a1b2c3d-0000-4000-8000-0123456789ab",
@@ -19,7 +20,7 @@ DOMAIN_RESOURCES = ("ApiDomain", "ApiDomainMapping", "ApiDomainRecord")
 
 
 def test_without_a_domain_nothing_changes() -> None:
-    stack = Stack(load_template())
+    stack = Stack(load_template(), OWN_POOL)
     assert not [name for name in DOMAIN_RESOURCES if stack.exists(name)]
     outputs = stack.outputs()
     assert outputs["ApiUrl"] == "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"
@@ -55,11 +56,11 @@ def test_a_domain_maps_the_stage_at_its_root_with_tls_1_2(zone: dict[str, str]) 
 
 
 def test_half_configured_domains_are_refused() -> None:
-    assert Stack(load_template(), {"ApiDomainName": "api.example.com"}).broken_rules() == [
+    assert Stack(load_template(), {**OWN_POOL, "ApiDomainName": "api.example.com"}).broken_rules() == [
         "ApiCertificateArn is required with ApiDomainName (an ACM certificate in this region)."
     ]
     for stray in ({"ApiCertificateArn": DOMAIN["ApiCertificateArn"]}, ZONE):
-        assert Stack(load_template(), stray).broken_rules() == [
+        assert Stack(load_template(), {**OWN_POOL, **stray}).broken_rules() == [
             "ApiCertificateArn and HostedZoneId apply only with ApiDomainName."
         ]
 
@@ -67,6 +68,8 @@ def test_half_configured_domains_are_refused() -> None:
 def test_sam_validate_lint_with_a_domain(tmp_path: Path) -> None:
     text = TEMPLATE.read_text()
     for name, value in {**DOMAIN, **ZONE}.items():
+        if name not in ("ApiDomainName", "ApiCertificateArn", "HostedZoneId"):
+            continue
         text, count = re.subn(
             rf'(\n  {name}:\n    Type: String\n    Default: )""\n', rf'\g<1>"{value}"\n', text
         )

@@ -61,6 +61,8 @@ HELLO = {"message": "Hello, Cloud Explorer! Your Serverless code is running!"}
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 # The parameters that switch the stack from its own Cognito user pool to an external issuer.
 EXTERNAL_AUTH = {"AuthIssuer": "https://issuer.example.test", "AuthAudience": "deploy-test"}
+# The stack's own user pool needs the web client's redirect URL (no default).
+OWN_POOL = {"AuthCallbackUrl": "https://app.example.test/callback"}
 # The API's scopes, as routes declare them, and the Cognito resource server that issues them.
 API_SCOPES = {"orders:read", "orders:write", "orders:admin", "menu:write"}
 RESOURCE_SERVER_ID = "orders-api"
@@ -448,14 +450,32 @@ def test_cognito_resources_exist_only_without_an_external_issuer() -> None:
 
 def test_rules_allow_either_mode_and_refuse_half_configurations() -> None:
     template = load_template()
-    assert Stack(template).broken_rules() == []
+    assert Stack(template, OWN_POOL).broken_rules() == []
     assert Stack(template, EXTERNAL_AUTH).broken_rules() == []
     assert Stack(template, EXTERNAL_AUTH | {"AuthScopePrefix": "api://orders/"}).broken_rules() == []
     # An external issuer without an audience: the app would refuse to start.
     assert Stack(template, {"AuthIssuer": "https://issuer.example.test"}).broken_rules()
     # External-only settings next to the stack's own pool would be silently ignored.
-    assert Stack(template, {"AuthAudience": "abc"}).broken_rules()
-    assert Stack(template, {"AuthScopePrefix": "x/"}).broken_rules()
+    assert Stack(template, OWN_POOL | {"AuthAudience": "abc"}).broken_rules()
+    assert Stack(template, OWN_POOL | {"AuthScopePrefix": "x/"}).broken_rules()
+
+
+LOCAL_STAGE_REFUSED = (
+    "Stage=local is a developer's machine, never a stack: choose another name (dev, prod, ...)."
+)
+
+
+def test_the_template_refuses_the_local_stage() -> None:
+    """`local` is the stage of a developer's machine, where the app may default to the
+    dev key file (issue 11, defect 5). A stack can never be deployed with it; the
+    app's settings are the second wall (tests/unit/test_settings.py::
+    test_the_dev_key_file_is_never_a_default_on_lambda)."""
+    template = load_template()
+    assert Stack(template, OWN_POOL | {"Stage": "local"}).broken_rules() == [LOCAL_STAGE_REFUSED]
+    assert Stack(template, EXTERNAL_AUTH | {"Stage": "local"}).broken_rules() == [LOCAL_STAGE_REFUSED]
+    for stage in ("dev", "prod", "staging", "local-test", "mylocal"):
+        assert re.fullmatch(template["Parameters"]["Stage"]["AllowedPattern"], stage), stage
+        assert Stack(template, OWN_POOL | {"Stage": stage}).broken_rules() == [], stage
 
 
 def test_resource_server_has_exactly_the_four_scopes() -> None:
@@ -497,11 +517,46 @@ def test_app_clients_split_machine_and_web_flows() -> None:
     web = clients["WebClient"]["Properties"]
     assert web["AllowedOAuthFlows"] == ["code"]
     assert web["GenerateSecret"] is False
-    assert web["CallbackURLs"] == [{"Ref": "AuthCallbackUrl"}]
-    assert template["Parameters"]["AuthCallbackUrl"]["Default"] == "http://localhost:3000/callback"
+    callback = OWN_POOL["AuthCallbackUrl"]
+    assert Stack(template, OWN_POOL).properties("WebClient")["CallbackURLs"] == [callback]
     web_scopes = {s.split("/", 1)[1] for s in web["AllowedOAuthScopes"] if "/" in s}
     assert web_scopes == {"orders:read", "orders:write"}, "staff scopes only through the machine client"
     assert "openid" in web["AllowedOAuthScopes"]
+
+
+CALLBACK_REQUIRED = "AuthCallbackUrl is required with the stack's user pool (the web client's redirect URL)."
+
+
+def test_no_web_client_accepts_a_localhost_redirect_unless_an_environment_asks() -> None:
+    """Issue 11, defect 6. A user pool client that accepts http://localhost as its redirect lets any local
+    process receive sign-in codes for real accounts. The template has no callback
+    default (with its own user pool one must be given), prod's is https, and only
+    the dev environment names localhost, on purpose."""
+    template = load_template()
+    parameter = template["Parameters"]["AuthCallbackUrl"]
+    assert parameter.get("Default", "") == ""
+    for stage in ("dev", "prod"):
+        stack = Stack(template, {"Stage": stage})
+        assert stack.broken_rules() == [CALLBACK_REQUIRED], stage
+        assert "CallbackURLs" not in stack.properties("WebClient")
+    assert Stack(template, EXTERNAL_AUTH | {"Stage": "prod"}).broken_rules() == []
+
+    config = tomllib.loads(SAMCONFIG.read_text())
+    prod = Stack(template, parameter_overrides(config["prod"]))
+    assert prod.broken_rules() == []
+    callbacks = prod.properties("WebClient")["CallbackURLs"]
+    assert callbacks
+    for url in callbacks:
+        assert url.startswith("https://"), url
+        assert not re.search(r"localhost|127\.0\.0\.1|\[::1\]", url), url
+    dev = Stack(template, parameter_overrides(config["default"]))
+    assert dev.properties("WebClient")["CallbackURLs"] == ["http://localhost:3000/callback"]
+
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ("https://app.example.com/callback", "http://localhost:5173/callback", ""):
+        assert pattern.fullmatch(good), good
+    for bad in ("http://app.example.com/callback", "http://localhost.evil.example/cb", "javascript:x"):
+        assert not pattern.fullmatch(bad), bad
 
 
 def test_user_pool_domain_is_a_valid_unique_prefix() -> None:
@@ -1184,11 +1239,10 @@ def test_cdn_caches_public_menu_reads_and_passes_everything_else_through(stage: 
     key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
     assert key["CookiesConfig"] == {"CookieBehavior": "none"}
-    # Origin because the app's CORS headers depend on it (Vary: Origin); never
-    # Authorization: the menu is public, and a token in the key would split the cache
-    # per caller.
-    assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Origin"]}
-    assert "authorization" not in json.dumps(policy).lower()
+    # Origin because the app's CORS headers depend on it (Vary: Origin); Authorization
+    # because the menu's writes need their token at the origin (see the next test).
+    assert key["HeadersConfig"]["HeaderBehavior"] == "whitelist"
+    assert sorted(key["HeadersConfig"]["Headers"]) == ["Authorization", "Origin"]
     assert key["EnableAcceptEncodingGzip"] is True
     assert key["EnableAcceptEncodingBrotli"] is True
 
@@ -1207,6 +1261,41 @@ def test_cdn_caches_public_menu_reads_and_passes_everything_else_through(stage: 
     assert outputs["CdnUrl"] == f"https://{CDN_DOMAIN}/{stage}"
     assert outputs["CdnDistributionId"] == STAND_IN_IDS["Cdn"]
     assert template["Outputs"]["CdnUrl"]["Condition"] == template["Resources"]["Cdn"]["Condition"]
+
+
+WRITE_METHODS = {"PUT", "PATCH", "POST", "DELETE"}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_writes_through_the_cdn_keep_their_token(stage: str) -> None:
+    """Issue 11, defect 8. CloudFront forwards the viewer's Authorization header to the
+    origin only when the behaviour's cache policy puts it in the cache key; an origin
+    request policy cannot name it, and the managed AllViewer* policies forward it only
+    with caching disabled (AWS, "Configure CloudFront to forward the Authorization
+    header", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+    add-origin-custom-headers.html#add-origin-custom-headers-forward-authorization).
+    So every behaviour that passes writes (PUT /menu/{id} needs menu:write) either
+    does not cache or names Authorization in its cache key. Anonymous reads carry no
+    Authorization, so they still share one cache entry."""
+    template = load_template()
+    stack = Stack(template, {"EnableCdn": "true", "Stage": stage})
+    config = stack.properties("Cdn")["DistributionConfig"]
+    policies = {
+        STAND_IN_IDS[logical_id]: stack.properties(logical_id)["CachePolicyConfig"]
+        for logical_id, resource in cloudfront_resources(template).items()
+        if resource["Type"] == f"{CLOUDFRONT}CachePolicy"
+    }
+    for path in (f"/{stage}/menu", f"/{stage}/menu/margherita", f"/{stage}/orders"):
+        behaviour = behaviour_for(config, path)
+        assert set(behaviour["AllowedMethods"]) >= WRITE_METHODS, path
+        if behaviour["CachePolicyId"] == CACHING_DISABLED:
+            assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER, path
+            continue
+        headers = policies[behaviour["CachePolicyId"]]["ParametersInCacheKeyAndForwardedToOrigin"][
+            "HeadersConfig"
+        ]
+        assert headers["HeaderBehavior"] == "whitelist", path
+        assert "authorization" in {name.lower() for name in headers["Headers"]}, path
 
 
 def test_cdn_urls_are_the_ones_the_app_advertises() -> None:

@@ -128,10 +128,19 @@ def test_root_of_a_stage_reaches_the_app(handler: LambdaAdapter) -> None:
     assert json_body(result)["docs"] == "/prod/docs"
 
 
-def test_trailing_slash_redirect_stays_under_the_stage(handler: LambdaAdapter) -> None:
-    result = handler(http_v2("GET", "/hello/", stage="prod"), ctx)
+@pytest.mark.parametrize(
+    ("stage", "location"),
+    [("prod", "/prod/orders?limit=5"), ("dev", "/dev/orders?limit=5"), ("$default", "/orders?limit=5")],
+)
+def test_trailing_slash_redirect_is_relative_and_stays_under_the_stage(
+    handler: LambdaAdapter, stage: str, location: str
+) -> None:
+    """A relative Location (RFC 9110 10.2.2), never one built from the Host header:
+    behind CloudFront that is the execute-api host (issue 11, defect 7)."""
+    event = http_v2("GET", "/orders/", stage=stage, query="limit=5", headers={"host": "evil.example"})
+    result = handler(event, ctx)
     assert result["statusCode"] == 307
-    assert result["headers"]["location"].endswith("/prod/hello")
+    assert result["headers"]["location"] == location
 
 
 def test_query_cookies_headers_and_base64_body_reach_the_route(handler: LambdaAdapter) -> None:

@@ -99,6 +99,39 @@ def test_the_dev_key_file_never_applies_in_the_cloud() -> None:
     assert settings.jwks_url == "https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json"
 
 
+@pytest.fixture
+def not_on_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+
+
+@pytest.mark.usefixtures("not_on_lambda")
+def test_the_dev_key_file_is_the_default_of_a_local_run_only() -> None:
+    assert Settings().jwks_file == ".local/jwks.json"
+    # A JWKS URL or an explicit file always wins.
+    assert Settings(auth_jwks_url="http://127.0.0.1:9/jwks.json").jwks_file is None
+    assert Settings(auth_jwks_file="/etc/keys/jwks.json").jwks_file == "/etc/keys/jwks.json"
+
+
+@pytest.mark.usefixtures("not_on_lambda")
+def test_the_dev_key_file_is_not_trusted_for_another_issuer_by_stage_name_alone() -> None:
+    """APP_STAGE=local with a real issuer (issue 11, defect 5): that issuer's keys come
+    from its own JWKS, never from the file app.devtoken writes."""
+    settings = Settings(stage="local", auth_issuer="https://cognito-idp.eu-west-1.amazonaws.com/pool")
+    assert settings.jwks_file is None
+    assert settings.jwks_url == "https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json"
+
+
+def test_the_dev_key_file_is_never_a_default_on_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function deployed with APP_STAGE=local and no issuer (the template refuses
+    Stage=local; this is the second wall): no key file, so the dev key is not trusted."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ApiFunction")
+    settings = Settings()
+    assert settings.is_local
+    assert settings.jwks_file is None
+    # Explicitly configured files still apply there (e.g. a key bundled on purpose).
+    assert Settings(auth_jwks_file="/var/task/jwks.json").jwks_file == "/var/task/jwks.json"
+
+
 def test_dynamodb_store_needs_a_table() -> None:
     with pytest.raises(ValueError, match="APP_DYNAMODB_TABLE"):
         Settings(store="dynamodb")
