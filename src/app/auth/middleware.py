@@ -15,75 +15,25 @@ protected unless someone marks it public.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio.to_thread
-from starlette.routing import Mount, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.keys import FetchPending
 from app.auth.principal import Principal
 from app.auth.verify import InvalidToken, TokenVerifier
-from app.http.context import PRINCIPAL_SUB, route_path
+from app.http.context import PRINCIPAL_SUB
 from app.http.problems import problem_response
+from app.http.routes import RouteRule, public, route_path, route_rules
+
+__all__ = ["AuthenticationMiddleware", "DenyByDefaultMiddleware", "public", "route_rules"]
 
 log = logging.getLogger("app.auth")
 
 PRINCIPAL = "app.principal"
 AUTH_FAILURE = "app.auth_failure"  # why a presented token was refused
 REALM = 'Bearer realm="api"'
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def public(endpoint: F) -> F:
-    """Mark a route's endpoint as reachable without a token (apply below the route decorator)."""
-    endpoint.__public__ = True  # type: ignore[attr-defined]
-    return endpoint
-
-
-def _docs_paths(app: Any) -> set[str]:
-    paths = {
-        app.docs_url,
-        app.redoc_url,
-        app.openapi_url,
-        getattr(app, "swagger_ui_oauth2_redirect_url", None),
-    }
-    return {p for p in paths if p}
-
-
-# (path regex, methods or None for any, is public)
-RouteRule = tuple[re.Pattern[str], frozenset[str] | None, bool]
-
-
-def route_rules(app: Any) -> list[RouteRule]:
-    """Every route of the app, flattened, as (regex, methods, public).
-
-    FastAPI 0.165 nests included routers instead of copying their routes, and
-    exposes the flattened view as ``iter_route_contexts``; older releases list
-    every route in ``app.routes``.
-    """
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # pragma: no cover - FastAPI < 0.165
-        routes: Any = app.routes
-    else:
-        routes = iter_route_contexts(app.routes)
-    docs = _docs_paths(app)
-    rules: list[RouteRule] = []
-    for route in routes:
-        path = getattr(route, "path", None)
-        if not isinstance(path, str):
-            continue
-        regex, _, _ = compile_path(path)
-        if isinstance(getattr(route, "original_route", route), Mount):
-            regex = re.compile("^" + re.escape(path.rstrip("/")) + "(/.*)?$")
-        methods = getattr(route, "methods", None)
-        endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
-        is_public = path in docs or bool(getattr(endpoint, "__public__", False))
-        rules.append((regex, frozenset(methods) if methods else None, is_public))
-    return rules
 
 
 def _bearer(scope: Scope) -> tuple[bool, str | None]:

@@ -23,15 +23,6 @@ REQUEST_ID = "app.request_id"
 PRINCIPAL_SUB = "app.sub"
 
 
-def route_path(scope: Scope) -> str:
-    """The path the router sees: ASGI path minus root_path (Starlette does the same)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
-        return path[len(root) :] or "/"
-    return path
-
-
 def _ids(scope: Scope) -> tuple[str, str | None, str | None]:
     event: dict[str, Any] = scope.get("aws.event") or {}
     context = scope.get("aws.context")

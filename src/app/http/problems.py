@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.http.head import request_method
+from app.http.routes import route_path, route_rules
 from app.store.base import StoreUnavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -236,10 +237,6 @@ def _allowed_methods(request: Request) -> str:
     Starlette names only the methods of the first route whose path matched, but
     GET, PUT and DELETE /menu/{item_id} are three routes on one path.
     """
-    # The auth middleware already flattens the routes (imported here: it imports this module).
-    from app.auth.middleware import route_rules
-    from app.http.context import route_path
-
     path = route_path(request.scope)
     methods: set[str] = set()
     for regex, route_methods, _ in route_rules(request.app):

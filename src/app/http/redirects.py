@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.http.context import route_path
+from app.http.routes import route_path
 
 # Characters left as they are; everything else is percent-encoded. The path in the
 # scope is decoded, so "%" is encoded there; the query string is raw, so it is kept.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http.context import route_path
+from app.http.routes import route_path
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 DOCS_CSP = (

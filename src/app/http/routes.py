@@ -1,0 +1,77 @@
+"""Route matching outside the router: which route a request is for, before routing.
+
+The deny-by-default gate (``app.auth.middleware``), a ``405``'s ``Allow`` header
+(``app.http.problems``), the docs CSP (``app.http.security``) and the trailing-slash
+redirect (``app.http.redirects``) all need to know, before Starlette routes the
+request, which of the app's routes a path names; this module is the one place that
+answers, and it imports nothing of the app's, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.routing import Mount, compile_path
+from starlette.types import Scope
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router sees: ASGI path minus root_path (Starlette does the same)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def public(endpoint: F) -> F:
+    """Mark a route's endpoint as reachable without a token (apply below the route decorator)."""
+    endpoint.__public__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _docs_paths(app: Any) -> set[str]:
+    paths = {
+        app.docs_url,
+        app.redoc_url,
+        app.openapi_url,
+        getattr(app, "swagger_ui_oauth2_redirect_url", None),
+    }
+    return {p for p in paths if p}
+
+
+# (path regex, methods or None for any, is public)
+RouteRule = tuple[re.Pattern[str], frozenset[str] | None, bool]
+
+
+def route_rules(app: Any) -> list[RouteRule]:
+    """Every route of the app, flattened, as (regex, methods, public).
+
+    FastAPI 0.165 nests included routers instead of copying their routes, and
+    exposes the flattened view as ``iter_route_contexts``; older releases list
+    every route in ``app.routes``.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - FastAPI < 0.165
+        routes: Any = app.routes
+    else:
+        routes = iter_route_contexts(app.routes)
+    docs = _docs_paths(app)
+    rules: list[RouteRule] = []
+    for route in routes:
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        regex, _, _ = compile_path(path)
+        if isinstance(getattr(route, "original_route", route), Mount):
+            regex = re.compile("^" + re.escape(path.rstrip("/")) + "(/.*)?$")
+        methods = getattr(route, "methods", None)
+        endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
+        is_public = path in docs or bool(getattr(endpoint, "__public__", False))
+        rules.append((regex, frozenset(methods) if methods else None, is_public))
+    return rules
