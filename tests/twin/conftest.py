@@ -58,6 +58,12 @@ class Twin:
     def bearer(self, sub: str, scope: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub, scope)}"}
 
+    def settle(self) -> None:
+        """Wait until the stage's token bucket is full again (burst / rate seconds)."""
+        match = re.search(r"throttling burst (\d+), rate ([\d.]+)/s", self.log())
+        if match:
+            time.sleep(int(match.group(1)) / float(match.group(2)) + 0.2)
+
 
 @contextmanager
 def run_twin(tmp_path: Path, *args: str) -> Iterator[Twin]:

@@ -25,6 +25,7 @@ def smoke(twin: Twin, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_smoke_suite_passes_against_the_twin(cloud: Twin) -> None:
+    cloud.settle()
     result = smoke(cloud)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
