@@ -177,6 +177,16 @@ def test_bad_list_parameters_are_422(client: TestClient, auth: Token, params: di
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_a_cursor_this_api_did_not_issue_names_the_field(client: TestClient, auth: Token) -> None:
+    response = client.get("/orders", params={"cursor": "garbage"}, headers=auth())
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "urn:serverless-api:problem:validation"
+    assert body["errors"] == [
+        {"field": "query.cursor", "message": "invalid cursor", "code": "invalid_cursor"}
+    ]
+
+
 # -- PATCH ---------------------------------------------------------------------
 
 
@@ -197,7 +207,25 @@ def test_patch_with_stale_etag_is_412(client: TestClient, menu: Any, auth: Token
         f"/orders/{order['id']}", json={"status": "cancelled"}, headers=auth(**{"If-Match": '"v1"'})
     )
     assert stale.status_code == 412
+    assert stale.headers["etag"] == '"v2"'  # the current version, to read again or retry with
     assert client.get(f"/orders/{order['id']}", headers=auth()).json()["status"] == "preparing"
+
+
+def test_a_status_change_moves_updated_at(
+    client: TestClient, menu: Any, auth: Token, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = place(client, auth()).json()
+    monkeypatch.setattr("app.orders.service.rfc3339_now", lambda: "2999-01-01T00:00:00.000Z")
+    moved = client.patch(
+        f"/orders/{order['id']}", json={"status": "cancelled"}, headers=auth(**{"If-Match": '"v1"'})
+    )
+    assert moved.status_code == 200
+    assert moved.json()["updated_at"] == "2999-01-01T00:00:00.000Z"
+    assert moved.json()["created_at"] == order["created_at"]
+    assert (
+        client.get(f"/orders/{order['id']}", headers=auth()).json()["updated_at"]
+        == "2999-01-01T00:00:00.000Z"
+    )
 
 
 @pytest.mark.parametrize("if_match", ['"abc"', '"v"', 'W/"v1"', '"v1.0"'])

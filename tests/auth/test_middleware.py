@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.auth.dependencies import scopes
+from app.auth.middleware import public
 from app.auth.principal import Principal
 
 from .conftest import bearer
@@ -63,6 +65,24 @@ def test_wrong_method_on_a_protected_path_is_401_before_405(client: TestClient, 
     assert "GET" in response.headers["allow"]
 
 
+def test_public_is_per_route_not_per_path(app: FastAPI, client: TestClient, issuer: Issuer) -> None:
+    # A public GET does not make an undeclared POST on the same path public.
+    @app.get("/test/mixed")
+    @public
+    async def mixed_read() -> dict[str, str]:
+        return {"read": "anyone"}
+
+    @app.post("/test/mixed")
+    async def mixed_write() -> dict[str, str]:
+        return {"written": "secret"}
+
+    assert client.get("/test/mixed").status_code == 200
+    response = client.post("/test/mixed")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert client.post("/test/mixed", headers=bearer(issuer.token())).json() == {"written": "secret"}
+
+
 def test_unknown_path_is_404_not_401(client: TestClient) -> None:
     assert client.get("/no/such/path").status_code == 404
 
@@ -78,6 +98,29 @@ def test_cors_preflight_needs_no_token(client: TestClient) -> None:
     assert "Authorization" in response.headers["access-control-allow-headers"].split(", ")
     assert "Origin" in response.headers["vary"]
     assert "www-authenticate" not in response.headers
+
+
+def test_preflight_headers_do_not_open_a_protected_route_to_other_methods(client: TestClient) -> None:
+    # Only an OPTIONS request is a preflight: the same two headers on a real request are no pass.
+    headers = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+    for method in ("GET", "POST", "DELETE"):
+        response = client.request(method, "/test/undeclared", headers=headers)
+        assert response.status_code == 401, method
+        assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Origin": "http://localhost:3000"}, {"Access-Control-Request-Method": "GET"}],
+    ids=["bare", "origin-only", "request-method-only"],
+)
+def test_an_options_request_that_is_no_preflight_needs_a_token(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    # A preflight has both headers (and CORS answers it further out); any other OPTIONS is a request.
+    response = client.options("/test/me", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
 
 
 def test_missing_scope_is_403_insufficient_scope(client: TestClient, issuer: Issuer) -> None:

@@ -50,6 +50,31 @@ def test_preflight_from_an_unknown_origin_gets_no_allow_origin(client: TestClien
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    ("origin", "method", "slug", "detail"),
+    [
+        (
+            "https://evil.example.com",
+            "GET",
+            "cors-origin-refused",
+            "This origin may not call the API from a browser.",
+        ),
+        (ALLOWED, "TRACE", "cors-method-refused", "TRACE is not allowed cross-origin."),
+    ],
+)
+def test_a_refused_preflight_is_a_precise_403(
+    client: TestClient, origin: str, method: str, slug: str, detail: str
+) -> None:
+    response = client.options("/orders", headers={"Origin": origin, "Access-Control-Request-Method": method})
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in response.headers
+    body = response.json()
+    assert body["type"] == f"urn:serverless-api:problem:{slug}"
+    assert body["detail"] == detail
+
+
 def test_lookalike_origins_are_not_allowed(client: TestClient) -> None:
     for origin in (
         "https://app.example.com.evil.com",

@@ -142,6 +142,20 @@ def test_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
     assert_problem(response, 413)
 
 
+def test_413_names_the_limit_and_closes_the_connection(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 65536
+
+    for content in (b"x" * (1024 * 1024 + 1), chunks()):
+        response = client.post("/test/orders", content=content, headers={"content-type": "application/json"})
+        body = assert_problem(response, 413)
+        assert body["type"] == "urn:serverless-api:problem:body-too-large"
+        assert body["detail"] == "The request body exceeds 1048576 bytes."
+        # The rest of an oversized body is not read: the client must not reuse the connection.
+        assert response.headers["connection"] == "close"
+
+
 def test_body_at_the_limit_is_parsed(client: TestClient) -> None:
     body = json.dumps({"item_id": "a" * (1024 * 1024 - 40), "quantity": 1}).encode()
     assert len(body) <= 1024 * 1024
