@@ -19,6 +19,7 @@ from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddlewar
 from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
 from app.aws_lambda.adapter import LambdaAdapter
+from app.devsignin.router import build_dev_signin, dev_signin_router
 from app.docs.router import router as docs_router
 from app.http import problems
 from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
@@ -143,6 +144,8 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(menu_router)
     app.include_router(orders_router)
+    if settings.serves_dev_signin:
+        app.include_router(dev_signin_router(build_dev_signin(settings)))
     return app
 
 
