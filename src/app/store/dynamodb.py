@@ -13,6 +13,9 @@ some menu items (an order's lines)     PK=MENU, SK=ITEM#<id> ...       BatchGetI
 order by id                            PK=ORDER#<id>, SK=ORDER         GetItem (consistent)
 a customer's orders, newest first      GSI1PK=CUSTOMER#<sub>,          Query GSI1 descending,
                                        GSI1SK=<order id>               cursor = the last order id
+open orders, oldest first (kitchen)    PK=ORDER#<id>, SK=OPEN: a copy  Query GSI1 ascending
+                                       GSI1PK=KITCHEN#OPEN,
+                                       GSI1SK=<order id>
 idempotency record by key              PK=IDEM#<key>, SK=IDEM          conditional PutItem
 rate-limit counter (reserved)          PK=RATE#<client>,               conditional UpdateItem (ADD)
                                        SK=WINDOW#<window start>
@@ -24,6 +27,12 @@ partition is what lets it be read with a Query. Orders get a partition each, so
 writes spread evenly. Order ids are ULID-like and sort by creation time, so
 ``GSI1SK=<order id>`` with ``ScanIndexForward=False`` lists newest first, and the
 cursor of a page is just the last id on it.
+
+The kitchen's copy of an open order is written in the same transaction as the
+order and deleted in the one that serves or cancels it, so the index holds
+exactly the open orders, each as its last write left it (a sparse partition of
+the one index: no second index, no Scan). A board that shows a copy a moment
+old sends its version in If-Match and gets a 412, as with any stale read.
 
 Consistency: reads of the base table ask for strongly consistent reads, so a
 write is visible to the next read, as in SQLite. A GSI cannot be read
@@ -47,13 +56,14 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from app.store.base import (
+    OPEN_STATUSES,
     AlreadyExists,
     IdempotencyClaim,
     IdempotencyCompletion,
@@ -161,6 +171,17 @@ def _error_field(error: ClientError, name: str) -> Any:
     return body.get(name)
 
 
+def _cancellation_reasons(error: ClientError) -> list[str]:
+    """One reason per action of a cancelled transaction, in order; "None" for those that passed."""
+    return [r.get("Code", "None") for r in _error_field(error, "CancellationReasons") or []]
+
+
+def _raise_cancelled(reasons: list[str]) -> NoReturn:
+    if _CANCEL_RETRYABLE.intersection(reasons):
+        raise StoreUnavailable(f"DynamoDB transaction cancelled: {reasons}") from None
+    raise StoreError(f"DynamoDB transaction cancelled: {reasons}") from None
+
+
 def _translate(error: ClientError | BotoCoreError, table: str) -> StoreError:
     if isinstance(error, ParamValidationError):
         return StoreError(f"DynamoDB rejected a request before sending it: {error}")
@@ -210,6 +231,18 @@ def _menu_from_item(item: Mapping[str, Any]) -> MenuItem:
         price_cents=int(item["price_cents"]["N"]),
         available=bool(item["available"]["BOOL"]),
     )
+
+
+_KITCHEN_PK: Final = "KITCHEN#OPEN"
+
+
+def _open_copy_key(order_id: str) -> Item:
+    return {**_order_key(order_id), "SK": _s("OPEN")}
+
+
+def _open_copy(order: Order) -> Item:
+    """The kitchen's copy of an open order (see the module's table)."""
+    return {**_order_to_item(order), **_open_copy_key(order.id), "GSI1PK": _s(_KITCHEN_PK)}
 
 
 def _order_to_item(order: Order) -> Item:
@@ -414,14 +447,30 @@ class DynamoStore:
     def create_order(self, order: Order, completion: IdempotencyCompletion | None = None) -> None:
         item = _order_to_item(order)
         new_only = "attribute_not_exists(PK)"
+        # A new order is open: the kitchen's copy comes with it, in the same transaction.
+        copy = _open_copy(order)
         if completion is None:
             with self._boundary():
                 try:
-                    self._client.put_item(TableName=self.table_name, Item=item, ConditionExpression=new_only)
+                    self._client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": self.table_name,
+                                    "Item": item,
+                                    "ConditionExpression": new_only,
+                                }
+                            },
+                            {"Put": {"TableName": self.table_name, "Item": copy}},
+                        ]
+                    )
                 except ClientError as error:
-                    if _code(error) == "ConditionalCheckFailedException":
+                    if _code(error) != "TransactionCanceledException":
+                        raise
+                    reasons = _cancellation_reasons(error)
+                    if reasons[:1] == ["ConditionalCheckFailed"]:
                         raise AlreadyExists(order.id) from None
-                    raise
+                    _raise_cancelled(reasons)
             return
         # One transaction: the order exists iff its idempotency record says
         # "completed" with the response to replay, and only while this request
@@ -461,20 +510,18 @@ class DynamoStore:
                                 },
                             }
                         },
+                        {"Put": {"TableName": self.table_name, "Item": copy}},
                     ]
                 )
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
                     raise
-                # One reason per action, in order; "None" for those that passed.
-                reasons = [r.get("Code", "None") for r in _error_field(error, "CancellationReasons") or []]
+                reasons = _cancellation_reasons(error)
                 if reasons[:1] == ["ConditionalCheckFailed"]:
                     raise AlreadyExists(order.id) from None
                 if reasons[1:2] == ["ConditionalCheckFailed"]:
                     raise VersionConflict(f"idempotency key no longer held by {completion.owner}") from None
-                if _CANCEL_RETRYABLE.intersection(reasons):
-                    raise StoreUnavailable(f"DynamoDB transaction cancelled: {reasons}") from None
-                raise StoreError(f"DynamoDB transaction cancelled: {reasons}") from None
+                _raise_cancelled(reasons)
 
     def get_order(self, order_id: str) -> Order | None:
         with self._boundary():
@@ -515,20 +562,74 @@ class DynamoStore:
         more = len(items) > limit
         return OrderPage(items=orders, next_after=orders[-1].id if more else None)
 
+    def list_open_orders(self, *, limit: int) -> list[Order]:
+        # Eventually consistent (an index): a copy may be a moment old, which
+        # If-Match on the next write catches.
+        query: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "GSI1PK = :kitchen",
+            "ExpressionAttributeValues": {":kitchen": _s(_KITCHEN_PK)},
+            "ScanIndexForward": True,
+        }
+        items: list[Mapping[str, Any]] = []
+        with self._boundary():
+            while len(items) < limit:
+                query["Limit"] = limit - len(items)
+                page = self._client.query(**query)
+                items.extend(page["Items"])
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        orders = [_order_from_item(item) for item in items]
+        return [order for order in orders if order.status in OPEN_STATUSES]
+
     def update_order(self, order: Order, *, expected_version: int) -> None:
+        # The order and its kitchen copy in one transaction: the copy follows an
+        # open order and goes when it is served or cancelled.
+        item = _order_to_item(order)
+        version_holds = "attribute_exists(PK) AND #version = :expected"
+        names: dict[str, str] = {"#version": "version"}
+        values: dict[str, AttributeValueTypeDef] = {":expected": _n(expected_version)}
         with self._boundary():
             try:
-                self._client.put_item(
-                    TableName=self.table_name,
-                    Item=_order_to_item(order),
-                    ConditionExpression="attribute_exists(PK) AND #version = :expected",
-                    ExpressionAttributeNames={"#version": "version"},
-                    ExpressionAttributeValues={":expected": _n(expected_version)},
-                )
+                if order.status in OPEN_STATUSES:
+                    self._client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": self.table_name,
+                                    "Item": item,
+                                    "ConditionExpression": version_holds,
+                                    "ExpressionAttributeNames": names,
+                                    "ExpressionAttributeValues": values,
+                                }
+                            },
+                            {"Put": {"TableName": self.table_name, "Item": _open_copy(order)}},
+                        ]
+                    )
+                else:
+                    self._client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": self.table_name,
+                                    "Item": item,
+                                    "ConditionExpression": version_holds,
+                                    "ExpressionAttributeNames": names,
+                                    "ExpressionAttributeValues": values,
+                                }
+                            },
+                            {"Delete": {"TableName": self.table_name, "Key": _open_copy_key(order.id)}},
+                        ]
+                    )
             except ClientError as error:
-                if _code(error) == "ConditionalCheckFailedException":
+                if _code(error) != "TransactionCanceledException":
+                    raise
+                reasons = _cancellation_reasons(error)
+                if reasons[:1] == ["ConditionalCheckFailed"]:
                     raise VersionConflict(order.id) from None
-                raise
+                _raise_cancelled(reasons)
 
     # -- idempotency -----------------------------------------------------
 
