@@ -23,6 +23,7 @@ PORT ?= 8000
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
 	@echo "make test   install what is needed and run every test and check"
+	@echo "make screenshots  the web app's pictures in docs/screenshots, from the browser journeys"
 	@echo "make build  sam build (arm64, as deployed)"
 	@echo "make cloud  the stack as deployed on this machine: the built artifact behind the HTTP API twin"
 	@echo "make bench  benchmark against the baselines: one table, JSON in bench/results/"
@@ -64,8 +65,14 @@ $(VENV)/.installed: requirements/dev.txt
 .venv-py312/.installed: requirements/dev.txt
 	$(call venv,.venv-py312,$(PY312),requirements/dev.txt)
 
-run: $(VENV)/.installed
-	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
+# The API and the web app side by side, cross-origin as in the cloud; Ctrl-C stops both.
+# (Background jobs of a non-interactive shell ignore SIGINT, hence the trap.)
+run: $(VENV)/.installed $(WEB_NPM)
+	@echo "make run: API on http://$(HOST):$(PORT) (docs /docs), web app on http://localhost:5173; Ctrl-C stops both"
+	@$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers & api=$$!; \
+	(cd $(WEB) && exec node node_modules/vite/bin/vite.js --clearScreen false) & web=$$!; \
+	trap 'kill $$api $$web 2>/dev/null; wait; exit 0' INT TERM; \
+	wait -n; kill $$api $$web 2>/dev/null; wait
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench twin
@@ -83,7 +90,7 @@ $(CHROMIUM):
 browser: $(CHROMIUM)
 
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly.
-pytest: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(CHROMIUM)
+pytest: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(CHROMIUM) $(WEB_DIST)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -99,7 +106,7 @@ validate: .venv-sam/.installed
 build: .venv-sam/.installed
 	$(SAM) build
 
-test: lint validate pytest compat bench-smoke
+test: lint validate web-check pytest compat bench-smoke
 	@echo "make test: all checks passed"
 
 lock:
@@ -115,6 +122,9 @@ include $(dir $(lastword $(MAKEFILE_LIST)))lambda-build.mk
 
 # make bench, make bench-smoke (the regression guard that `make test` runs):
 include $(dir $(firstword $(MAKEFILE_LIST)))bench/bench.mk
+
+# make web-check, web-api, web-build, screenshots (the web app, web/):
+include $(dir $(firstword $(MAKEFILE_LIST)))web/web.mk
 
 # make cloud, make cloud-token (the HTTP API twin, twin/):
 include $(dir $(firstword $(MAKEFILE_LIST)))twin/twin.mk
