@@ -157,6 +157,10 @@ STAND_IN_IDS = {
     "MenuCachePolicy": "0a1b2c3d-0000-4000-8000-menucachepol",
     "Cdn": "E2TESTDISTRIBUTION",
     "ApiFunctionInvokePermission": "serverless-api-dev-ApiFunctionInvokePermission-Ab12Cd34",
+    "WebBucket": "serverless-api-dev-webbucket-1a2b3c4d5e6f",
+    "WebDistribution": "E3WEBDISTRIBUTION",
+    "WebHeadersPolicy": "0a1b2c3d-0000-4000-8000-webheaderspol",
+    "WebOriginAccessControl": "E4WEBOAC",
 }
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{STAND_IN_IDS['DataTable']}"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS['ApiFunction']}"
@@ -164,10 +168,18 @@ FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS['A
 # transform (Ref of an AWS::Lambda::Alias is its ARN).
 STAND_IN_IDS["ApiFunction.Alias"] = STAND_IN_IDS["ApiFunctionAliaslive"] = f"{FUNCTION_ARN}:live"
 CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
+WEB_DOMAIN = "d222222abcdef8.cloudfront.net"
 STAND_IN_ATTRIBUTES = {
     ("DataTable", "Arn"): TABLE_ARN,
     ("ApiFunction", "Arn"): FUNCTION_ARN,
     ("Cdn", "DomainName"): CDN_DOMAIN,
+    ("WebDistribution", "DomainName"): WEB_DOMAIN,
+    ("WebBucket", "Arn"): f"arn:aws:s3:::{STAND_IN_IDS['WebBucket']}",
+    ("WebBucket", "RegionalDomainName"): f"{STAND_IN_IDS['WebBucket']}.s3.us-east-1.amazonaws.com",
+    ("WebOriginAccessControl", "Id"): STAND_IN_IDS["WebOriginAccessControl"],
+    ("WebRoutesFunction", "FunctionMetadata.FunctionARN"): (
+        "arn:aws:cloudfront::123456789012:function/serverless-api-dev-web-routes"
+    ),
 }
 _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
@@ -487,7 +499,8 @@ def test_app_clients_split_machine_and_web_flows() -> None:
     web = clients["WebClient"]["Properties"]
     assert web["AllowedOAuthFlows"] == ["code"]
     assert web["GenerateSecret"] is False
-    assert web["CallbackURLs"] == [{"Ref": "AuthCallbackUrl"}]
+    # The first callback URL is the parameter's; the web app's follows (tests/deploy/test_web.py).
+    assert web["CallbackURLs"][0] == {"Ref": "AuthCallbackUrl"}
     assert template["Parameters"]["AuthCallbackUrl"]["Default"] == "http://localhost:3000/callback"
     web_scopes = {s.split("/", 1)[1] for s in web["AllowedOAuthScopes"] if "/" in s}
     assert web_scopes == {"orders:read", "orders:write"}, "staff scopes only through the machine client"
@@ -1104,7 +1117,12 @@ API_HOST = f"{STAND_IN_IDS['HttpApi']}.execute-api.us-east-1.amazonaws.com"
 
 
 def cloudfront_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"].startswith(CLOUDFRONT)}
+    """The API's optional edge cache; the web app's own distribution (Web*) is tests/deploy/test_web.py's."""
+    return {
+        k: v
+        for k, v in template["Resources"].items()
+        if v["Type"].startswith(CLOUDFRONT) and not k.startswith("Web")
+    }
 
 
 def menu_max_age() -> int:
