@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)
 	$(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/tsconfig.app.json
 WEB_DIST := $(WEB)/dist/index.html
 
-.PHONY: node web-check web-api web-api-check web-build web-dev screenshots
+.PHONY: node web-check web-api web-api-check web-build screenshots web-publish
 
 /usr/bin/node:
 	DEBIAN_FRONTEND=noninteractive apt-get update -q
@@ -57,3 +57,9 @@ web-build: $(WEB_DIST)
 # The page's pictures in the README, made by the browser journeys from the real app.
 screenshots: $(VENV)/.installed $(WEB_DIST) $(CHROMIUM)
 	WEB_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/web
+
+# Upload the build to a deployed stack's site bucket (after `sam deploy`):
+#   make web-publish STACK=serverless-api-dev [REGION=eu-west-1]
+STACK ?= serverless-api-dev
+web-publish: $(VENV)/.installed $(WEB_DIST)
+	$(PY) $(WEB)/scripts/publish.py --stack $(STACK) $(if $(REGION),--region $(REGION))
