@@ -75,8 +75,8 @@ run: $(VENV)/.installed $(WEB_NPM)
 	wait -n; kill $$api $$web 2>/dev/null; wait
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench twin
-	$(VENV)/bin/ruff format --check src tests bench twin
+	$(VENV)/bin/ruff check src tests bench twin web/scripts
+	$(VENV)/bin/ruff format --check src tests bench twin web/scripts
 	$(VENV)/bin/mypy
 
 # Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
