@@ -7,6 +7,7 @@ stack can never trust a key that sits on a laptop.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from typing import Annotated, Literal, NamedTuple
@@ -125,8 +126,10 @@ class Settings(BaseSettings):
 
     @property
     def serves_dev_signin(self) -> bool:
-        """The password-less sign-in signs with the dev key: never outside the local stage."""
-        return self.is_local and self.dev_signin and self.jwks_file is not None
+        """The password-less sign-in signs with the dev key: never outside the local stage,
+        and never on Lambda (which sets AWS_LAMBDA_FUNCTION_NAME), whatever the stage says."""
+        on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        return self.is_local and self.dev_signin and not on_lambda and self.jwks_file is not None
 
     @property
     def rate(self) -> RateLimit:

@@ -237,3 +237,10 @@ def test_can_be_turned_off_locally(tmp_path: Path) -> None:
     settings = Settings(auth_jwks_file=str(tmp_path / "jwks.json"), dev_signin=False, rate_limit="0")
     with TestClient(create_app(settings)) as client:
         assert client.get("/local-dev/.well-known/openid-configuration").status_code == 404
+
+
+def test_never_served_on_lambda_whatever_the_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "serverless-api-dev-ApiFunction")
+    settings = Settings(auth_jwks_file=str(tmp_path / "jwks.json"), rate_limit="0")
+    assert settings.is_local
+    assert not settings.serves_dev_signin
