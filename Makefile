@@ -23,6 +23,7 @@ PORT ?= 8000
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
 	@echo "make test   install what is needed and run every test and check"
+	@echo "make screenshots  the web app's pictures in docs/screenshots, from the browser journeys"
 	@echo "make build  sam build (arm64, as deployed)"
 	@echo "make cloud  the stack as deployed on this machine: the built artifact behind the HTTP API twin"
 	@echo "make deploy ENV=default|prod   sam build, sam deploy, the web app's upload, the smoke suite"
@@ -75,12 +76,18 @@ $(VENV)/.installed: requirements/dev.txt
 .venv-py312/.installed: requirements/dev.txt
 	$(call venv,.venv-py312,$(PY312),requirements/dev.txt)
 
-run: $(VENV)/.installed
-	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
+# The API and the web app side by side, cross-origin as in the cloud; Ctrl-C stops both.
+# (Background jobs of a non-interactive shell ignore SIGINT, hence the trap.)
+run: $(VENV)/.installed $(WEB_NPM)
+	@echo "make run: API on http://$(HOST):$(PORT) (docs /docs), web app on http://localhost:5173; Ctrl-C stops both"
+	@$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers & api=$$!; \
+	(cd $(WEB) && exec node node_modules/vite/bin/vite.js --clearScreen false) & web=$$!; \
+	trap 'kill $$api $$web 2>/dev/null; wait; exit 0' INT TERM; \
+	wait -n; kill $$api $$web 2>/dev/null; wait
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench twin ops
-	$(VENV)/bin/ruff format --check src tests bench twin ops
+	$(VENV)/bin/ruff check src tests bench twin ops web/scripts
+	$(VENV)/bin/ruff format --check src tests bench twin ops web/scripts
 	$(VENV)/bin/mypy
 
 # Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
@@ -94,7 +101,7 @@ $(CHROMIUM):
 browser: $(CHROMIUM)
 
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly.
-pytest: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(CHROMIUM)
+pytest: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(CHROMIUM) $(WEB_DIST)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -140,8 +147,7 @@ lint-infra: .venv-lint/.installed
 build: .venv-sam/.installed
 	$(SAM) build
 
-test: lint validate lint-infra pytest compat bench-smoke
-	@echo "make test: all checks passed"
+test: lint validate lint-infra web-check pytest compat bench-smoke
 
 lock:
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/runtime.in -o requirements/runtime.txt
@@ -158,6 +164,9 @@ include $(dir $(lastword $(MAKEFILE_LIST)))lambda-build.mk
 
 # make bench, make bench-smoke (the regression guard that `make test` runs):
 include $(dir $(firstword $(MAKEFILE_LIST)))bench/bench.mk
+
+# make web-check, web-api, web-build, screenshots (the web app, web/):
+include $(dir $(firstword $(MAKEFILE_LIST)))web/web.mk
 
 # make cloud, make cloud-token (the HTTP API twin, twin/):
 include $(dir $(firstword $(MAKEFILE_LIST)))twin/twin.mk

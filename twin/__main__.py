@@ -1,19 +1,22 @@
 """`python -m twin`: the stack as deployed, on this machine (make cloud).
 
-  python -m twin serve [--config-env default] [--port 3000] [--artifact DIR]
+  python -m twin serve [--config-env default] [--port 3000] [--artifact DIR] [--web-port 3001]
   python -m twin token --sub alice --scope "orders:read orders:write"
 
 ``serve`` reads template.yaml through SAM's translator with the environment's
 parameters, starts a DynamoDB-compatible server on loopback with the template's
 tables, runs the built artifact in Lambda-like workers and serves the HTTP API
-at http://127.0.0.1:PORT/{stage}/. ``token`` mints a token the running twin's
-function accepts (the twin's stand-in for the stack's Cognito user pool).
+at http://127.0.0.1:PORT/{stage}/, and the web app's build (web/dist) as its
+CloudFront distribution serves it, at http://127.0.0.1:WEB_PORT/, signing in
+through the twin's issuer (the development sign-in, as Cognito's stand-in).
+``token`` mints a token the running twin's function accepts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from urllib.parse import urlsplit
 import logging
 import os
 import platform
@@ -21,6 +24,8 @@ import signal
 import sys
 import threading
 import time
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +33,10 @@ import boto3
 from jose import jwt
 from moto.server import ThreadedMotoServer
 
+from app.devsignin.core import DevSignIn
 from app.devtoken import ensure_key
-from twin.gateway import Gateway, GatewayServer, Response
+from twin.cdn import serve_site, web_distribution
+from twin.gateway import Gateway, GatewayServer, Request, Response
 from twin.lambda_service import LambdaService, runtime_python
 from twin.stack import REGION, ROOT, Stack, load_stack
 
@@ -41,6 +48,9 @@ JWKS_FILE = STATE_DIR / "jwks.json"
 STATE_FILE = STATE_DIR / "state.json"
 ISSUER_PATH = "/.twin/issuer"
 AUDIENCE = "serverless-api-twin"
+WEB_DIST = ROOT / "web" / "dist"
+# The scopes the twin's web app asks for: every role's, since the sign-in grants by role.
+WEB_SCOPES = "openid orders:read orders:write orders:admin menu:write"
 FAKE_CREDENTIALS = {
     "aws_access_key_id": "ASIATWINTWINTWINTWIN",
     "aws_secret_access_key": "twin-secret-access-key",
@@ -142,6 +152,40 @@ def substitute_identity(stack: Stack, port: int) -> dict[str, str]:
     return overrides
 
 
+# -- the web app ------------------------------------------------------------------------
+
+
+def substitute_site(stack: Stack, web_origin: str) -> dict[str, str]:
+    """The web distribution's origin among the function's CORS origins becomes the local site's."""
+    overrides: dict[str, str] = {}
+    for function in stack.functions.values():
+        origins = function.environment.get("APP_CORS_ALLOW_ORIGINS", "").split(",")
+        cloud = [o for o in origins if o.endswith(".twin.invalid")]
+        if cloud:
+            local = [web_origin if o in cloud else o for o in origins]
+            overrides["APP_CORS_ALLOW_ORIGINS"] = ",".join(local)
+            stack.notes.append(f"web: the web distribution's origin is the twin's site {web_origin}")
+    return overrides
+
+
+def signin_handler(signin: DevSignIn, allowed_origins: frozenset[str]) -> Any:
+    """The issuer's sign-in on the gateway's port, with the CORS a page elsewhere needs
+    to read its discovery document and token answers (Cognito's endpoints send it too)."""
+
+    def handle(request: Request) -> Response | None:
+        path, _, query = request.target.partition("?")
+        reply = signin.handle(request.method, path, query, request.body)
+        if reply is None:
+            return None
+        headers = list(reply.headers)
+        origin = next((v for k, v in request.headers if k.lower() == "origin"), None)
+        if origin in allowed_origins:
+            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        return Response(reply.status, headers, reply.body)
+
+    return handle
+
+
 # -- serve ----------------------------------------------------------------------------
 
 
@@ -151,6 +195,8 @@ class Twin:
         self.services: dict[str, LambdaService] = {}
         self.server: GatewayServer | None = None
         self.dynamo: ThreadedMotoServer | None = None
+        self.site: AbstractContextManager[tuple[str, ThreadingHTTPServer]] | None = None
+        self.web_url = ""
 
     def start(self) -> str:
         args = self.args
@@ -176,6 +222,9 @@ class Twin:
         create_tables(stack, endpoint)
 
         overrides_env = substitute_identity(stack, args.port)
+        self.web_origin = f"http://127.0.0.1:{args.web_port}" if args.web_port else ""
+        if self.web_origin:
+            overrides_env |= substitute_site(stack, self.web_origin)
         if stack.tables:
             overrides_env["APP_DYNAMODB_ENDPOINT_URL"] = endpoint
             stack.notes.append(
@@ -216,14 +265,57 @@ class Twin:
                 f"custom domain: requests arrive as through {args.custom_domain} mapped at its root "
                 "(no stage in the path)"
             )
+        scope_prefix = json.loads(STATE_FILE.read_text())["scope_prefix"]
+        signin = DevSignIn(
+            issuer=issuer_url(args.port),
+            jwks_file=JWKS_FILE,
+            client_id=AUDIENCE,
+            audience=None,  # Cognito's shape: client_id, no aud
+            scope_prefix=scope_prefix,
+            redirect_origins=[self.web_origin] if self.web_origin else [],
+        )
         self.server = GatewayServer(
-            ("127.0.0.1", args.port), gateway, {f"{ISSUER_PATH}/.well-known/jwks.json": jwks_response}
+            ("127.0.0.1", args.port),
+            gateway,
+            {f"{ISSUER_PATH}/.well-known/jwks.json": jwks_response},
+            [signin_handler(signin, frozenset([self.web_origin]))],
         )
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         root = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return root if args.custom_domain else f"{root}/{stack.stage}"
+        url = root if args.custom_domain else f"{root}/{stack.stage}"
+        self.web_url = self.start_site(Path(args.template), url, scope_prefix) if self.web_origin else ""
+        return url
+
+    def start_site(self, template: Path, api_url: str, scope_prefix: str) -> str:
+        """The web app as its distribution serves it, if the template has one and it is built."""
+        issuer = issuer_url(self.args.port)
+        api_origin = "{0.scheme}://{0.netloc}".format(urlsplit(api_url))
+        distribution = web_distribution(template, api_origin, api_origin)
+        if distribution is None:
+            return ""
+        if not (WEB_DIST / "index.html").is_file():
+            self.stack.notes.append("web: web/dist is not built (make web-build): no web app")
+            return ""
+        config = {
+            "apiUrl": api_url,
+            "authority": issuer,
+            "clientId": AUDIENCE,
+            "scopes": " ".join(s if s == "openid" else scope_prefix + s for s in WEB_SCOPES.split()),
+            "scopePrefix": scope_prefix,
+            "signOutUrl": "",
+        }
+        self.stack.notes.append(
+            "web: CloudFront is a loopback server of web/dist with the template's routes function and "
+            f"headers policy, its CSP naming the twin ({api_origin}) as API and issuer, without "
+            "upgrade-insecure-requests (no TLS here)"
+        )
+        self.site = serve_site(WEB_DIST, distribution, config, port=self.args.web_port)
+        origin, _ = self.site.__enter__()
+        return f"{origin}/"
 
     def stop(self) -> None:
+        if self.site is not None:
+            self.site.__exit__(None, None, None)
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -260,6 +352,8 @@ def serve(args: argparse.Namespace) -> int:
         for note in stack.notes:
             print(f"twin: substituted {note}", flush=True)
         print(f"twin: serving {url}/  (docs: {url}/docs)", flush=True)
+        if twin.web_url:
+            print(f"twin: web app at {twin.web_url}  (sign in with any name and role)", flush=True)
         print('twin: a token: make cloud-token SUB=alice SCOPE="orders:read orders:write"', flush=True)
         while not stopping.wait(0.5):
             pass
@@ -283,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--custom-domain",
         help="serve requests as through this custom domain (ApiDomainName): no stage in the path",
+    )
+    run.add_argument(
+        "--web-port",
+        type=int,
+        default=int(os.environ.get("CLOUD_WEB_PORT", "3001")),
+        help="the web app's port (0: no web app)",
     )
     token = commands.add_parser("token", help="mint a token the running twin accepts")
     token.add_argument("--sub", default="alice")

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -334,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
                 protocol=self.request_version,
             )
             extra = self.server.extra_routes.get(self.path.partition("?")[0])
-            response = extra() if extra else self.server.gateway.handle(request)
+            response = extra() if extra else self.server.local_answer(request)
         # No Server header (API Gateway sends none of its own), one Date.
         self.send_response_only(response.status)
         names = {name.lower() for name, _ in response.headers}
@@ -356,11 +356,25 @@ class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], gateway: Gateway, extra_routes: dict[str, Callable[[], Response]]
+        self,
+        address: tuple[str, int],
+        gateway: Gateway,
+        extra_routes: dict[str, Callable[[], Response]],
+        handlers: Sequence[Callable[[Request], Response | None]] = (),
     ) -> None:
         super().__init__(address, _Handler)
         self.gateway = gateway
         self.extra_routes = extra_routes
+        # The twin's own services beside the API (its issuer's sign-in): each answers
+        # the requests it knows, or None to pass them on to the gateway.
+        self.handlers = tuple(handlers)
+
+    def local_answer(self, request: Request) -> Response:
+        for handler in self.handlers:
+            response = handler(request)
+            if response is not None:
+                return response
+        return self.gateway.handle(request)
 
     def log_request_line(self, handler: _Handler, response: Response) -> None:
         log.info("%s %s %s", handler.command, handler.path.partition("?")[0], response.status)

@@ -208,6 +208,9 @@ class Evaluator:
         kind = self.template["Resources"][logical_id]["Type"]
         if attribute == "Arn" and kind == "AWS::Lambda::Function":
             return self.function_arn(logical_id)
+        if attribute.endswith("DomainName"):
+            # A host name (CloudFront's, S3's): the app may validate it as one (a CORS origin).
+            return f"{self.physical_id(logical_id).lower()}.twin.invalid"
         service = kind.split("::")[1].lower()
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{self.physical_id(logical_id)}/{attribute}"
 

@@ -19,6 +19,7 @@ from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddlewar
 from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
 from app.aws_lambda.adapter import LambdaAdapter
+from app.devsignin.router import build_dev_signin, dev_signin_router
 from app.docs.router import router as docs_router
 from app.http import problems, redirects
 from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
@@ -30,6 +31,7 @@ from app.http.security import SecurityHeadersMiddleware
 from app.menu.demo import seed_demo_menu
 from app.menu.router import router as menu_router
 from app.menu.service import MenuService
+from app.orders.router import kitchen_router
 from app.orders.router import router as orders_router
 from app.ratelimit.factory import build_limiter
 from app.ratelimit.limiter import Limiter
@@ -144,6 +146,9 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(menu_router)
     app.include_router(orders_router)
+    app.include_router(kitchen_router)
+    if settings.serves_dev_signin:
+        app.include_router(dev_signin_router(build_dev_signin(settings)))
     return app
 
 

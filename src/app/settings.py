@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     # A handful of dishes in an empty local store, so a first run shows a restaurant.
     demo_menu: bool = True
+    # The development sign-in (app.devsignin) under the issuer's path; local stage only.
+    dev_signin: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=10 * 1024 * 1024)
 
@@ -121,6 +123,13 @@ class Settings(BaseSettings):
     def seeds_demo_menu(self) -> bool:
         """The demo menu is for a laptop only: never outside the local stage."""
         return self.is_local and self.demo_menu
+
+    @property
+    def serves_dev_signin(self) -> bool:
+        """The password-less sign-in signs with the dev key: never outside the local stage,
+        and never on Lambda (which sets AWS_LAMBDA_FUNCTION_NAME), whatever the stage says."""
+        on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        return self.is_local and self.dev_signin and not on_lambda and self.jwks_file is not None
 
     @property
     def rate(self) -> RateLimit:

@@ -159,6 +159,10 @@ STAND_IN_IDS = {
     "MenuCachePolicy": "0a1b2c3d-0000-4000-8000-menucachepol",
     "Cdn": "E2TESTDISTRIBUTION",
     "ApiFunctionInvokePermission": "serverless-api-dev-ApiFunctionInvokePermission-Ab12Cd34",
+    "WebBucket": "serverless-api-dev-webbucket-1a2b3c4d5e6f",
+    "WebDistribution": "E3WEBDISTRIBUTION",
+    "WebHeadersPolicy": "0a1b2c3d-0000-4000-8000-webheaderspol",
+    "WebOriginAccessControl": "E4WEBOAC",
 }
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{STAND_IN_IDS['DataTable']}"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS['ApiFunction']}"
@@ -166,12 +170,20 @@ FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS['A
 # transform (Ref of an AWS::Lambda::Alias is its ARN).
 STAND_IN_IDS["ApiFunction.Alias"] = STAND_IN_IDS["ApiFunctionAliaslive"] = f"{FUNCTION_ARN}:live"
 CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
+WEB_DOMAIN = "d222222abcdef8.cloudfront.net"
 STAND_IN_ATTRIBUTES = {
     ("DataTable", "Arn"): TABLE_ARN,
     ("ApiFunction", "Arn"): FUNCTION_ARN,
     ("Cdn", "DomainName"): CDN_DOMAIN,
     ("ApiDomain", "RegionalDomainName"): "d-abc123.execute-api.us-east-1.amazonaws.com",
     ("ApiDomain", "RegionalHostedZoneId"): "Z1UJRXOUMOOFQ8",
+    ("WebDistribution", "DomainName"): WEB_DOMAIN,
+    ("WebBucket", "Arn"): f"arn:aws:s3:::{STAND_IN_IDS['WebBucket']}",
+    ("WebBucket", "RegionalDomainName"): f"{STAND_IN_IDS['WebBucket']}.s3.us-east-1.amazonaws.com",
+    ("WebOriginAccessControl", "Id"): STAND_IN_IDS["WebOriginAccessControl"],
+    ("WebRoutesFunction", "FunctionMetadata.FunctionARN"): (
+        "arn:aws:cloudfront::123456789012:function/serverless-api-dev-web-routes"
+    ),
 }
 _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
@@ -518,7 +530,9 @@ def test_app_clients_split_machine_and_web_flows() -> None:
     assert web["AllowedOAuthFlows"] == ["code"]
     assert web["GenerateSecret"] is False
     callback = OWN_POOL["AuthCallbackUrl"]
-    assert Stack(template, OWN_POOL).properties("WebClient")["CallbackURLs"] == [callback]
+    callbacks = Stack(template, OWN_POOL).properties("WebClient")["CallbackURLs"]
+    # The parameter's callback first; the web app's follows (tests/deploy/test_web.py).
+    assert callbacks == [callback, f"https://{WEB_DOMAIN}/callback"]
     web_scopes = {s.split("/", 1)[1] for s in web["AllowedOAuthScopes"] if "/" in s}
     assert web_scopes == {"orders:read", "orders:write"}, "staff scopes only through the machine client"
     assert "openid" in web["AllowedOAuthScopes"]
@@ -1161,7 +1175,12 @@ API_HOST = f"{STAND_IN_IDS['HttpApi']}.execute-api.us-east-1.amazonaws.com"
 
 
 def cloudfront_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"].startswith(CLOUDFRONT)}
+    """The API's optional edge cache; the web app's own distribution (Web*) is tests/deploy/test_web.py's."""
+    return {
+        k: v
+        for k, v in template["Resources"].items()
+        if v["Type"].startswith(CLOUDFRONT) and not k.startswith("Web")
+    }
 
 
 def menu_max_age() -> int:

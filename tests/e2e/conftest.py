@@ -36,10 +36,10 @@ class Server:
 
 @contextmanager
 def run_server(
-    tmp_path: Path, env: dict[str, str] | None = None, *, empty_store: bool = True
+    tmp_path: Path, env: dict[str, str] | None = None, *, empty_store: bool = True, port: int | None = None
 ) -> Iterator[Server]:
     """uvicorn as `make run` starts it; ``empty_store`` turns the local demo menu off."""
-    port = free_port()
+    port = port or free_port()
     log_path = tmp_path / f"uvicorn-{port}.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
     full_env = {

@@ -246,8 +246,12 @@ def test_stateful_links(fuzz_server: Server, admin: dict[str, str]) -> None:
     own (orders and Idempotency-Keys are per customer).
     """
     scenarios = itertools.count()
+    # The kitchen's board lists every customer's open orders: what it answers
+    # depends on earlier scenarios, which Hypothesis would call flaky. Its own
+    # examples run in test_every_operation_conforms.
+    per_customer = schema.exclude(path="/kitchen/orders")
 
-    class Links(schema.as_state_machine()):  # type: ignore[misc]
+    class Links(per_customer.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             reset_menu(fuzz_server.url, admin)
             Bearer.mint(f"fuzzer-{next(scenarios)}")

@@ -106,6 +106,38 @@ def test_list_orders_newest_first_with_pages(store: Store) -> None:
     assert store.list_orders("nobody", limit=10, after=None).items == []
 
 
+def test_open_orders_of_every_customer_oldest_first_until_served_or_cancelled(store: Store) -> None:
+    base = 1_700_000_000_000
+    first, second, third = make_order(ms=base), make_order("bob", ms=base + 1), make_order(ms=base + 2)
+    for order in (first, second, third):
+        store.create_order(order)
+    assert [o.id for o in store.list_open_orders(limit=10)] == [first.id, second.id, third.id]
+    assert [o.id for o in store.list_open_orders(limit=2)] == [first.id, second.id]
+
+    preparing = replace(first, status="preparing", version=2)
+    store.update_order(preparing, expected_version=1)
+    store.update_order(replace(preparing, status="ready", version=3), expected_version=2)
+    store.update_order(replace(second, status="cancelled", version=2), expected_version=1)
+    listed = store.list_open_orders(limit=10)
+    assert [(o.id, o.status, o.version) for o in listed] == [(first.id, "ready", 3), (third.id, "placed", 1)]
+    assert listed[1] == third  # the whole order, as stored
+
+    store.update_order(replace(first, status="served", version=4), expected_version=3)
+    assert [o.id for o in store.list_open_orders(limit=10)] == [third.id]
+    # A losing conditional write leaves the board as it was.
+    with pytest.raises(VersionConflict):
+        store.update_order(replace(third, status="cancelled", version=2), expected_version=7)
+    assert [o.id for o in store.list_open_orders(limit=10)] == [third.id]
+
+
+def test_an_order_placed_with_an_idempotency_key_is_open_too(store: Store) -> None:
+    assert claim(store, "k-open").state == "new"
+    order = make_order()
+    completion = IdempotencyCompletion("k-open", "o1", StoredResponse(201, "{}"), NOW + 86400)
+    store.create_order(order, completion)
+    assert [o.id for o in store.list_open_orders(limit=10)] == [order.id]
+
+
 def test_update_is_conditional_on_the_version(store: Store) -> None:
     order = make_order()
     store.create_order(order)

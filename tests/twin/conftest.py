@@ -71,6 +71,7 @@ def run_twin(tmp_path: Path, *args: str) -> Iterator[Twin]:
     log_path = tmp_path / f"twin-{port}.log"
     state_dir = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
+    env.setdefault("CLOUD_WEB_PORT", "0")  # no web app unless a test asks (tests/web/test_twin.py)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "twin", "serve", "--port", str(port), *args],

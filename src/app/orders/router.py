@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from app.auth.dependencies import OrdersReader, OrdersWriter
+from app.auth.dependencies import OrdersAdmin, OrdersReader, OrdersWriter
 from app.http.etags import ETAGS_PATTERN, none_match, strong_etag
 from app.http.fields import header_schema
 from app.http.problems import Problem, problem_responses
 from app.orders import service
 from app.orders.schemas import (
+    OpenOrdersOut,
     OrderId,
     OrderIn,
     OrderOut,
@@ -223,3 +224,27 @@ async def patch_order(
 ) -> Response:
     order = await service.change_status(store, principal, order_id, body.status, if_match)
     return _order_response(order_json(order), 200, order.id, order.version, "")
+
+
+# The kitchen's board: every customer's open orders, for staff.
+kitchen_router = APIRouter(
+    prefix="/kitchen", tags=["kitchen"], responses=problem_responses(401, 403, 422, 429, 503)
+)
+
+
+@kitchen_router.get(
+    "/orders",
+    response_model=OpenOrdersOut,
+    summary="Open orders of every customer, oldest first (staff)",
+    description="Orders that are `placed`, `preparing` or `ready`. Each carries its `version`: "
+    'send `If-Match: "v{version}"` when moving it; a `412` means someone moved it first.',
+    responses={200: {"headers": {"Cache-Control": {"schema": {"type": "string"}}}}},
+)
+async def list_open_orders(
+    store: StoreDep,
+    principal: OrdersAdmin,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+) -> Response:
+    orders = await service.list_open_orders(store, limit)
+    body = json.dumps({"items": [order_dict(order) for order in orders]}, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": PRIVATE_CACHE})

@@ -70,6 +70,10 @@ class OrderPageOut(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
+class OpenOrdersOut(BaseModel):
+    items: list[OrderOut]
+
+
 def order_dict(order: Order) -> dict[str, object]:
     return {
         "id": order.id,

@@ -134,6 +134,10 @@ async def list_orders(store: Store, principal: Principal, limit: int, cursor: st
     return await blocking.run(store.list_orders, principal.sub, limit=limit, after=after)
 
 
+async def list_open_orders(store: Store, limit: int) -> list[Order]:
+    return await blocking.run(store.list_open_orders, limit=limit)
+
+
 # -- placing -----------------------------------------------------------------
 
 

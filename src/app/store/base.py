@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 OrderStatus = Literal["placed", "preparing", "ready", "served", "cancelled"]
+# The kitchen's board shows these; served and cancelled orders leave it.
+OPEN_STATUSES: frozenset[str] = frozenset({"placed", "preparing", "ready"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,10 @@ class Store(Protocol):
     def get_order(self, order_id: str) -> Order | None: ...
     def list_orders(self, customer: str, *, limit: int, after: str | None) -> OrderPage:
         """The customer's orders, newest first, starting after the order id ``after``."""
+        ...
+
+    def list_open_orders(self, *, limit: int) -> list[Order]:
+        """Every customer's open orders (OPEN_STATUSES), oldest first, at most ``limit``."""
         ...
 
     def update_order(self, order: Order, *, expected_version: int) -> None:

@@ -13,6 +13,9 @@ some menu items (an order's lines)     PK=MENU, SK=ITEM#<id> ...       BatchGetI
 order by id                            PK=ORDER#<id>, SK=ORDER         GetItem (consistent)
 a customer's orders, newest first      GSI1PK=CUSTOMER#<sub>,          Query GSI1 descending,
                                        GSI1SK=<order id>               cursor = the last order id
+open orders, oldest first (kitchen)    a marker PK=ORDER#<id>, SK=OPEN Query GSI1 ascending, then
+                                       GSI1PK=KITCHEN#OPEN,            BatchGetItem the orders
+                                       GSI1SK=<order id>               (consistent)
 idempotency record by key              PK=IDEM#<key>, SK=IDEM          conditional PutItem
 rate-limit counter (reserved)          PK=RATE#<client>,               conditional UpdateItem (ADD)
                                        SK=WINDOW#<window start>
@@ -24,6 +27,16 @@ partition is what lets it be read with a Query. Orders get a partition each, so
 writes spread evenly. Order ids are ULID-like and sort by creation time, so
 ``GSI1SK=<order id>`` with ``ScanIndexForward=False`` lists newest first, and the
 cursor of a page is just the last id on it.
+
+The kitchen's marker of an order is written in the order's own creation
+transaction and deleted when the order is served or cancelled, so the board is
+one Query of a sparse partition of the one index (no second index, no Scan).
+The delete follows the order's conditional write rather than joining it in a
+transaction: the conditional PutItem alone decides which of concurrent writers
+wins, as before. Should a process die between the two, the marker outlives its
+open order; the board reads every order it lists from the table, consistently,
+and leaves out what is no longer open, so a late marker costs a read, never a
+wrong board.
 
 Consistency: reads of the base table ask for strongly consistent reads, so a
 write is visible to the next read, as in SQLite. A GSI cannot be read
@@ -47,13 +60,14 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from app.store.base import (
+    OPEN_STATUSES,
     AlreadyExists,
     IdempotencyClaim,
     IdempotencyCompletion,
@@ -161,6 +175,17 @@ def _error_field(error: ClientError, name: str) -> Any:
     return body.get(name)
 
 
+def _cancellation_reasons(error: ClientError) -> list[str]:
+    """One reason per action of a cancelled transaction, in order; "None" for those that passed."""
+    return [r.get("Code", "None") for r in _error_field(error, "CancellationReasons") or []]
+
+
+def _raise_cancelled(reasons: list[str]) -> NoReturn:
+    if _CANCEL_RETRYABLE.intersection(reasons):
+        raise StoreUnavailable(f"DynamoDB transaction cancelled: {reasons}") from None
+    raise StoreError(f"DynamoDB transaction cancelled: {reasons}") from None
+
+
 def _translate(error: ClientError | BotoCoreError, table: str) -> StoreError:
     if isinstance(error, ParamValidationError):
         return StoreError(f"DynamoDB rejected a request before sending it: {error}")
@@ -210,6 +235,13 @@ def _menu_from_item(item: Mapping[str, Any]) -> MenuItem:
         price_cents=int(item["price_cents"]["N"]),
         available=bool(item["available"]["BOOL"]),
     )
+
+
+_KITCHEN_PK: Final = "KITCHEN#OPEN"
+
+
+def _kitchen_marker_key(order_id: str) -> Item:
+    return {"PK": _s("ORDER#" + order_id), "SK": _s("OPEN")}
 
 
 def _order_to_item(order: Order) -> Item:
@@ -366,25 +398,26 @@ class DynamoStore:
         distinct items), rather than reading the whole menu partition: the cost
         follows the order, not the size of the menu. Unprocessed keys (throttled
         parts of a batch) are retried a few times with backoff, then 503."""
-        found: dict[str, MenuItem] = {}
-        unique = sorted(set(item_ids))
-        for start in range(0, len(unique), _BATCH_GET_MAX):
-            keys = [_menu_key(item_id) for item_id in unique[start : start + _BATCH_GET_MAX]]
+        items = self._batch_get([_menu_key(item_id) for item_id in sorted(set(item_ids))], "menu")
+        return {menu_item.id: menu_item for menu_item in map(_menu_from_item, items)}
+
+    def _batch_get(self, all_keys: list[Item], what: str) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = []
+        for start in range(0, len(all_keys), _BATCH_GET_MAX):
+            keys = all_keys[start : start + _BATCH_GET_MAX]
             for attempt in range(_BATCH_GET_ROUNDS):
                 with self._boundary():
                     result = self._client.batch_get_item(
                         RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}}
                     )
-                for item in result.get("Responses", {}).get(self.table_name, []):
-                    menu_item = _menu_from_item(item)
-                    found[menu_item.id] = menu_item
+                found.extend(result.get("Responses", {}).get(self.table_name, []))
                 unprocessed = result.get("UnprocessedKeys", {}).get(self.table_name)
                 keys = list(unprocessed["Keys"]) if unprocessed else []
                 if not keys:
                     break
                 time.sleep(0.05 * 2**attempt)
             else:
-                raise StoreUnavailable("DynamoDB left menu reads unprocessed (throttled)", retry_after=1)
+                raise StoreUnavailable(f"DynamoDB left {what} reads unprocessed (throttled)", retry_after=1)
         return found
 
     def put_menu_item(self, item: MenuItem) -> bool:
@@ -414,14 +447,34 @@ class DynamoStore:
     def create_order(self, order: Order, completion: IdempotencyCompletion | None = None) -> None:
         item = _order_to_item(order)
         new_only = "attribute_not_exists(PK)"
+        # A new order is open: its kitchen marker comes with it, in the same transaction.
+        marker = {
+            **_kitchen_marker_key(order.id),
+            "GSI1PK": _s(_KITCHEN_PK),
+            "GSI1SK": _s(order.id),
+        }
         if completion is None:
             with self._boundary():
                 try:
-                    self._client.put_item(TableName=self.table_name, Item=item, ConditionExpression=new_only)
+                    self._client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": self.table_name,
+                                    "Item": item,
+                                    "ConditionExpression": new_only,
+                                }
+                            },
+                            {"Put": {"TableName": self.table_name, "Item": marker}},
+                        ]
+                    )
                 except ClientError as error:
-                    if _code(error) == "ConditionalCheckFailedException":
+                    if _code(error) != "TransactionCanceledException":
+                        raise
+                    reasons = _cancellation_reasons(error)
+                    if reasons[:1] == ["ConditionalCheckFailed"]:
                         raise AlreadyExists(order.id) from None
-                    raise
+                    _raise_cancelled(reasons)
             return
         # One transaction: the order exists iff its idempotency record says
         # "completed" with the response to replay, and only while this request
@@ -461,20 +514,18 @@ class DynamoStore:
                                 },
                             }
                         },
+                        {"Put": {"TableName": self.table_name, "Item": marker}},
                     ]
                 )
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
                     raise
-                # One reason per action, in order; "None" for those that passed.
-                reasons = [r.get("Code", "None") for r in _error_field(error, "CancellationReasons") or []]
+                reasons = _cancellation_reasons(error)
                 if reasons[:1] == ["ConditionalCheckFailed"]:
                     raise AlreadyExists(order.id) from None
                 if reasons[1:2] == ["ConditionalCheckFailed"]:
                     raise VersionConflict(f"idempotency key no longer held by {completion.owner}") from None
-                if _CANCEL_RETRYABLE.intersection(reasons):
-                    raise StoreUnavailable(f"DynamoDB transaction cancelled: {reasons}") from None
-                raise StoreError(f"DynamoDB transaction cancelled: {reasons}") from None
+                _raise_cancelled(reasons)
 
     def get_order(self, order_id: str) -> Order | None:
         with self._boundary():
@@ -515,6 +566,26 @@ class DynamoStore:
         more = len(items) > limit
         return OrderPage(items=orders, next_after=orders[-1].id if more else None)
 
+    def list_open_orders(self, *, limit: int) -> list[Order]:
+        query: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "GSI1PK = :kitchen",
+            "ExpressionAttributeValues": {":kitchen": _s(_KITCHEN_PK)},
+            "ScanIndexForward": True,
+        }
+        ids: list[str] = []
+        with self._boundary():
+            while len(ids) < limit:
+                query["Limit"] = limit - len(ids)
+                page = self._client.query(**query)
+                ids.extend(item["GSI1SK"]["S"] for item in page["Items"])
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        orders = [_order_from_item(item) for item in self._batch_get([_order_key(i) for i in ids], "orders")]
+        return sorted((o for o in orders if o.status in OPEN_STATUSES), key=lambda o: o.id)
+
     def update_order(self, order: Order, *, expected_version: int) -> None:
         with self._boundary():
             try:
@@ -529,6 +600,9 @@ class DynamoStore:
                 if _code(error) == "ConditionalCheckFailedException":
                     raise VersionConflict(order.id) from None
                 raise
+            if order.status not in OPEN_STATUSES:
+                # Off the kitchen's board (see the module's docstring on why not in one transaction).
+                self._client.delete_item(TableName=self.table_name, Key=_kitchen_marker_key(order.id))
 
     # -- idempotency -----------------------------------------------------
 

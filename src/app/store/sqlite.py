@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store.base import (
+    OPEN_STATUSES,
     AlreadyExists,
     IdempotencyClaim,
     IdempotencyCompletion,
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS orders (
     version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer, id DESC);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, id);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -245,6 +247,15 @@ class SqliteStore:
         orders = [_order_from_row(row) for row in rows[:limit]]
         more = len(rows) > limit
         return OrderPage(items=orders, next_after=orders[-1].id if more and orders else None)
+
+    def list_open_orders(self, *, limit: int) -> list[Order]:
+        marks = ", ".join("?" * len(OPEN_STATUSES))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY id LIMIT ?",  # noqa: S608 - placeholders
+                (*sorted(OPEN_STATUSES), limit),
+            ).fetchall()
+        return [_order_from_row(row) for row in rows]
 
     def update_order(self, order: Order, *, expected_version: int) -> None:
         with self._write() as conn:

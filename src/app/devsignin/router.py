@@ -1,0 +1,51 @@
+"""Mounts the development sign-in under the local issuer's path (``/local-dev``).
+
+Only ``create_app`` decides whether it exists (``Settings.serves_dev_signin``:
+the ``local`` stage with the development key file); it is public, not in the
+OpenAPI document, and CORS, rate limiting and the security headers apply as to
+any route.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+
+from app.auth.middleware import public
+from app.devsignin.core import DevSignIn
+from app.http.problems import problem_response
+from app.settings import Settings
+
+WEB_CLIENT_ID = "restaurant-web"
+
+
+def build_dev_signin(settings: Settings) -> DevSignIn:
+    jwks_file = settings.jwks_file
+    assert jwks_file is not None
+    return DevSignIn(
+        issuer=settings.auth_issuer,
+        jwks_file=Path(jwks_file),
+        client_id=WEB_CLIENT_ID,
+        audience=settings.auth_audience[0],
+        scope_prefix=settings.auth_scope_prefix,
+        redirect_origins=settings.cors_allow_origins,
+    )
+
+
+def dev_signin_router(signin: DevSignIn) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.api_route(signin.base_path + "/{rest:path}", methods=["GET", "POST"])
+    @public
+    async def dev_signin(request: Request) -> Response:
+        body = await request.body() if request.method == "POST" else b""
+        reply = signin.handle(request.method, request.url.path, request.url.query, body)
+        if reply is None:
+            return problem_response(404, "No such page of the development sign-in.", type_slug="not-found")
+        response = Response(reply.body, status_code=reply.status)
+        for name, value in reply.headers:
+            response.headers[name] = value
+        return response
+
+    return router

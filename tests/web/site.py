@@ -1,0 +1,42 @@
+"""The built web app (web/dist) served on loopback as the stack's CloudFront serves it:
+the twin's stand-in for WebDistribution (twin/cdn.py), with a config.json that names a
+local API and its development sign-in (as web/public/config.json does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from twin.cdn import serve_site as serve_distribution
+from twin.cdn import web_distribution
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "web" / "dist"
+
+
+def local_config(api_url: str) -> dict[str, str]:
+    return {
+        "apiUrl": api_url,
+        "authority": f"{api_url}/local-dev",
+        "clientId": "restaurant-web",
+        "scopes": "openid orders:read orders:write orders:admin menu:write",
+        "scopePrefix": "",
+        "signOutUrl": "",
+    }
+
+
+@dataclass
+class Site:
+    origin: str
+    httpd: ThreadingHTTPServer
+
+
+@contextmanager
+def serve_site(api_url: str) -> Iterator[Site]:
+    distribution = web_distribution(ROOT / "template.yaml", api_url, api_url)
+    assert distribution is not None, "template.yaml has no web distribution"
+    with serve_distribution(DIST, distribution, local_config(api_url)) as (origin, httpd):
+        yield Site(origin, httpd)

@@ -1,0 +1,20 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vitest/config";
+
+// The dev server and the preview both serve http://localhost:5173, the origin the
+// local API allows (APP_CORS_ALLOW_ORIGINS) and the dev sign-in redirects to.
+export default defineConfig({
+  plugins: [react()],
+  server: { host: "localhost", port: 5173, strictPort: true },
+  preview: { host: "localhost", port: 5173, strictPort: true },
+  build: {
+    // No inline script anywhere: the page's CSP is script-src 'self'.
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    sourcemap: false,
+  },
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
+  },
+});
