@@ -4,13 +4,15 @@
   python -m ops.deploy --env default --publish-only --site web/dist
 
 Steps: ``sam build`` and ``sam deploy --config-env ENV`` (the SAM CLI of .venv-sam);
-the stack's outputs; the web app built (``npm ci && npm run build`` in web/) with a
-runtime ``config.json`` made from those outputs; the build uploaded to the site
-bucket (content types set; ``index.html`` and ``config.json`` revalidated on every
-load, hashed assets cached for a year as immutable; keys no longer in the build
-removed); a CloudFront invalidation of the files that are not content-hashed; and
-``make smoke`` against the deployed URLs. Every AWS call is boto3 (no AWS CLI);
-credentials come from the usual chain (a profile, SSO, or the pipeline's OIDC role).
+the stack's outputs; the web app's build (``make web-build``) uploaded to the site
+bucket with the stack's ``WebConfig`` output as its runtime ``config.json`` (or
+``--config FILE`` for a stack that trusts an external issuer): content types set,
+hashed assets first and cached for a year as immutable, then ``config.json`` and
+``index.html`` last, both revalidated on every load, so no visitor gets a page whose
+assets are not there yet; keys no longer in the build removed; a CloudFront
+invalidation of the names a deploy reuses; and ``make smoke`` against the deployed URLs.
+Every AWS call is boto3 (no AWS CLI); credentials come from the usual chain (a profile,
+SSO, or the pipeline's OIDC role).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ mimetypes.add_type("application/json", ".json")
 mimetypes.add_type("image/svg+xml", ".svg")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("font/woff2", ".woff2")
+CONFIG_KEY = "config.json"
+REQUIRED_CONFIG = {"apiUrl", "authority", "clientId", "scopes", "scopePrefix"}
 
 
 @dataclass(frozen=True)
@@ -54,29 +58,48 @@ class Upload:
 
 
 def plan_upload(site: Path) -> list[Upload]:
-    """What each file of the build becomes in the bucket."""
+    """What each file of the build becomes in the bucket (its own config.json, the local
+    one, is never uploaded: the stack's takes its place)."""
     uploads = []
     for path in sorted(p for p in site.rglob("*") if p.is_file()):
         key = path.relative_to(site).as_posix()
-        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
-            content_type += "; charset=utf-8"
-        cache = IMMUTABLE if _HASHED.search(key) else REVALIDATE
-        uploads.append(Upload(key, content_type, cache))
+        if key == CONFIG_KEY:
+            continue
+        uploads.append(Upload(key, content_type(key), IMMUTABLE if _HASHED.search(key) else REVALIDATE))
+    if not any(u.key == "index.html" for u in uploads):
+        raise SystemExit(f"deploy: {site}/index.html is missing: run `make web-build`")
     return uploads
 
 
-def publish_site(s3: Any, bucket: str, site: Path) -> tuple[list[Upload], list[str]]:
-    """Upload the build and remove what it no longer has; returns (uploaded, removed)."""
-    uploads = plan_upload(site)
-    # Hashed assets first, index.html last: a browser that gets the new index.html
-    # always finds the assets it names.
-    ordered = sorted(uploads, key=lambda u: (u.cache_control != IMMUTABLE, u.key == "index.html"))
+def content_type(key: str) -> str:
+    kind = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    textual = kind.startswith("text/") or kind in ("application/javascript", "application/json")
+    return f"{kind}; charset=utf-8" if textual else kind
+
+
+def publish_site(s3: Any, bucket: str, site: Path, config: dict[str, Any]) -> tuple[list[Upload], list[str]]:
+    """Upload the build and its config, remove what it no longer has; returns (uploaded, removed)."""
+    missing = REQUIRED_CONFIG - set(config)
+    if missing:
+        raise SystemExit(f"deploy: the web app's config lacks {', '.join(sorted(missing))}")
+    files = plan_upload(site)
+    uploads = [*files, Upload(CONFIG_KEY, content_type(CONFIG_KEY), REVALIDATE)]
+    # Hashed assets first, then the other files, config.json, and index.html last: a
+    # browser that gets the new index.html always finds what it names.
+    order = {IMMUTABLE: 0, REVALIDATE: 1}
+    ordered = sorted(
+        uploads, key=lambda u: (order[u.cache_control], u.key == "index.html", u.key == CONFIG_KEY)
+    )
     for upload in ordered:
+        body = (
+            (json.dumps(config, indent=2) + "\n").encode()
+            if upload.key == CONFIG_KEY
+            else (site / upload.key).read_bytes()
+        )
         s3.put_object(
             Bucket=bucket,
             Key=upload.key,
-            Body=(site / upload.key).read_bytes(),
+            Body=body,
             ContentType=upload.content_type,
             CacheControl=upload.cache_control,
         )
@@ -89,7 +112,7 @@ def publish_site(s3: Any, bucket: str, site: Path) -> tuple[list[Upload], list[s
             Bucket=bucket,
             Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]], "Quiet": True},
         )
-    return uploads, stale
+    return ordered, stale
 
 
 def invalidate(cloudfront: Any, distribution_id: str, uploads: list[Upload]) -> str:
@@ -112,17 +135,15 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def site_config(outputs: dict[str, str], region: str) -> dict[str, Any]:
-    """The web app's runtime config.json, from the stack's outputs."""
-    return {
-        "apiUrl": outputs["ApiUrl"],
-        "region": region,
-        "auth": {
-            "authority": outputs.get("AuthIssuer", ""),
-            "clientId": outputs.get("WebClientId", ""),
-            "domain": outputs.get("AuthAuthorizeEndpoint", "").removesuffix("/oauth2/authorize"),
-        },
-    }
+def site_config(outputs: dict[str, str], config_file: Path | None) -> dict[str, Any]:
+    """The web app's runtime config.json: the stack's WebConfig output, or a file."""
+    if config_file is not None:
+        return dict(json.loads(config_file.read_text()))
+    if "WebConfig" not in outputs:
+        raise SystemExit(
+            "deploy: the stack trusts an external issuer (no WebConfig output): pass --config FILE"
+        )
+    return dict(json.loads(outputs["WebConfig"]))
 
 
 def run(command: list[str], **kwargs: Any) -> None:
@@ -130,15 +151,12 @@ def run(command: list[str], **kwargs: Any) -> None:
     subprocess.run(command, check=True, **kwargs)  # noqa: S603 - fixed tools of this repository
 
 
-def build_web(config: dict[str, Any]) -> Path:
-    run(["npm", "ci"], cwd=WEB)
-    run(["npm", "run", "build"], cwd=WEB)
-    site = WEB / "dist"
-    (site / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    return site
+def build_web() -> Path:
+    run(["make", "web-build"], cwd=ROOT)
+    return WEB / "dist"
 
 
-def publish(stack_name: str, region: str, site: Path | None) -> dict[str, str]:
+def publish(stack_name: str, region: str, site: Path | None, config_file: Path | None) -> dict[str, str]:
     import boto3
 
     session = boto3.session.Session(region_name=region)
@@ -146,11 +164,10 @@ def publish(stack_name: str, region: str, site: Path | None) -> dict[str, str]:
     if "WebBucketName" not in outputs:
         print("deploy: the stack has no web app (no WebBucketName output); nothing to publish", flush=True)
         return outputs
-    if site is None:
-        site = build_web(site_config(outputs, region))
-    else:
-        (site / "config.json").write_text(json.dumps(site_config(outputs, region), indent=2) + "\n")
-    uploads, removed = publish_site(session.client("s3"), outputs["WebBucketName"], site)
+    config = site_config(outputs, config_file)
+    uploads, removed = publish_site(
+        session.client("s3"), outputs["WebBucketName"], site or build_web(), config
+    )
     print(
         f"deploy: {len(uploads)} files to s3://{outputs['WebBucketName']}, {len(removed)} stale removed",
         flush=True,
@@ -168,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--publish-only", action="store_true", help="skip sam build and sam deploy")
     parser.add_argument("--site", type=Path, help="an already built web app to publish (default: build web/)")
+    parser.add_argument(
+        "--config", type=Path, help="the web app's config.json (default: the stack's WebConfig output)"
+    )
     parser.add_argument("--no-smoke", action="store_true")
     parser.add_argument("sam_args", nargs="*", help="extra `sam deploy` arguments (after --)")
     args = parser.parse_args(argv)
@@ -183,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             cwd=ROOT,
             env=build_env,
         )
-    outputs = publish(stack_name, args.region, args.site)
+    outputs = publish(stack_name, args.region, args.site, args.config)
     if args.no_smoke:
         return 0
     smoke = [sys.executable, "-m", "ops.smoke", "--url", outputs["ApiUrl"], "--stack", stack_name]

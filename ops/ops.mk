@@ -9,5 +9,5 @@ smoke: $(VENV)/.installed
 # The stack, the web app and the smoke suite: ENV=default (dev) or ENV=prod.
 # DEPLOY_ARGS go to `sam deploy` (the pipeline passes --no-confirm-changeset --role-arn ...).
 ENV ?= default
-deploy: $(VENV)/.installed .venv-sam/.installed
-	$(PY) -m ops.deploy --env "$(ENV)" -- $(DEPLOY_ARGS)
+deploy: $(VENV)/.installed .venv-sam/.installed $(WEB_DIST)
+	$(PY) -m ops.deploy --env "$(ENV)" --site $(WEB)/dist -- $(DEPLOY_ARGS)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from urllib.parse import urlsplit
 import logging
 import os
 import platform
@@ -28,6 +27,7 @@ from contextlib import AbstractContextManager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from jose import jwt

@@ -58,8 +58,7 @@ web-build: $(WEB_DIST)
 screenshots: $(VENV)/.installed $(WEB_DIST) $(CHROMIUM)
 	WEB_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/web
 
-# Upload the build to a deployed stack's site bucket (after `sam deploy`):
-#   make web-publish STACK=serverless-api-dev [REGION=eu-west-1]
-STACK ?= serverless-api-dev
+# Upload the build to a deployed stack's site bucket only (make deploy does this too):
+#   make web-publish ENV=default|prod   (ops/deploy.py --publish-only; AWS_REGION set)
 web-publish: $(VENV)/.installed $(WEB_DIST)
-	$(PY) $(WEB)/scripts/publish.py --stack $(STACK) $(if $(REGION),--region $(REGION))
+	$(PY) -m ops.deploy --env "$(or $(ENV),default)" --publish-only --no-smoke --site $(WEB)/dist

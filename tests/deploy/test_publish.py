@@ -21,6 +21,14 @@ from tests.deploy.test_sam import ROOT
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 REGION = "us-east-1"
 IMMUTABLE = "public, max-age=31536000, immutable"
+WEB_CONFIG = {
+    "apiUrl": "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev",
+    "authority": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Te5tPoo1",
+    "clientId": "2webclient000000000000000b",
+    "scopes": "openid email orders-api/orders:read orders-api/orders:write",
+    "scopePrefix": "orders-api/",
+    "signOutUrl": "https://pool.auth.us-east-1.amazoncognito.com/logout?client_id=2webclient000000000000000b",
+}
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -63,6 +71,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "AuthAuthorizeEndpoint": {
                 "Value": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/authorize"
             },
+            "WebConfig": {"Value": json.dumps(WEB_CONFIG)},
         },
     }
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
@@ -87,7 +96,7 @@ def build(site: Path, files: dict[str, str]) -> Path:
     return site
 
 
-def publish(aws: dict[str, Any], site: Path) -> str:
+def publish(aws: dict[str, Any], site: Path, *extra: str, status: int = 0) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     result = subprocess.run(
         [
@@ -100,6 +109,7 @@ def publish(aws: dict[str, Any], site: Path) -> str:
             "--no-smoke",
             "--site",
             str(site),
+            *extra,
         ],
         cwd=ROOT,
         env={**env, **CREDENTIALS, "AWS_ENDPOINT_URL": aws["endpoint"]},
@@ -108,8 +118,8 @@ def publish(aws: dict[str, Any], site: Path) -> str:
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    assert result.returncode == status, result.stdout + result.stderr
+    return result.stdout + result.stderr
 
 
 def objects(aws: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -126,6 +136,7 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
         "assets/index-AbCdEf12.js": "console.log(1)",
         "assets/index-Zz9Yy8Xx.css": "body{}",
         "favicon.svg": "<svg/>",
+        "config.json": '{"apiUrl": "http://127.0.0.1:8000"}',  # the local one: never uploaded
     })  # fmt: skip
     out = publish(aws, first)
     assert "4 files" not in out  # config.json is added to the build
@@ -154,15 +165,7 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
         assert stored[key]["CacheControl"] == cache, key
     config = json.loads(stored["config.json"]["Body"].read())
     outputs = aws["outputs"]
-    assert config == {
-        "apiUrl": outputs["ApiUrl"],
-        "region": REGION,
-        "auth": {
-            "authority": outputs["AuthIssuer"],
-            "clientId": outputs["WebClientId"],
-            "domain": "https://pool.auth.us-east-1.amazoncognito.com",
-        },
-    }
+    assert config == json.loads(outputs["WebConfig"]) == WEB_CONFIG, "the stack's config, never the local one"
     # The names a deploy reuses are invalidated; content-hashed ones need not be.
     cloudfront, distribution = aws["cloudfront"], outputs["WebDistributionId"]
     (listed,) = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]["Items"]
@@ -185,3 +188,44 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
         "assets/index-NewHash9.js",
         "assets/index-Zz9Yy8Xx.css",
     }
+
+
+def test_index_html_goes_up_last_and_config_just_before_it(tmp_path: Path) -> None:
+    from ops.deploy import publish_site
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.keys: list[str] = []
+
+        def put_object(self, **kwargs: Any) -> None:
+            self.keys.append(kwargs["Key"])
+
+        def get_paginator(self, _: str) -> Any:
+            return type("P", (), {"paginate": lambda self, **_: [{}]})()
+
+    site = build(tmp_path, {
+        "index.html": "<!doctype html>",
+        "assets/index-AbCdEf12.js": "1",
+        "favicon.svg": "<svg/>",
+        "config.json": "{}",
+    })  # fmt: skip
+    s3 = Recorder()
+    publish_site(s3, "site", site, WEB_CONFIG)
+    assert s3.keys == ["assets/index-AbCdEf12.js", "favicon.svg", "config.json", "index.html"]
+
+
+def test_a_config_file_replaces_the_output_and_an_incomplete_one_is_refused(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    site = build(tmp_path / "site", {"index.html": "<!doctype html>"})
+    external = {**WEB_CONFIG, "authority": "https://issuer.example.com/"}
+    (tmp_path / "external.json").write_text(json.dumps(external))
+    publish(aws, site, "--config", str(tmp_path / "external.json"))
+    stored = objects(aws)
+    assert json.loads(stored["config.json"]["Body"].read()) == external
+
+    (tmp_path / "partial.json").write_text(json.dumps({"clientId": "x"}))
+    before = {key: item["ETag"] for key, item in objects(aws).items()}
+    out = publish(aws, site, "--config", str(tmp_path / "partial.json"), status=1)
+    assert "lacks apiUrl, authority, scopePrefix, scopes" in out
+    assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing half-written"
