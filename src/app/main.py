@@ -58,7 +58,7 @@ def build_verifier(settings: Settings) -> TokenVerifier:
 
 
 def dynamodb_client(settings: Settings) -> Any:
-    """The container's one DynamoDB client (app.store.sdk: boto3 is imported
+    """The container's one DynamoDB client (app.store.sdk: the SDK is imported
     here, only for the DynamoDB store)."""
     from botocore.exceptions import BotoCoreError
 

@@ -146,4 +146,4 @@ def test_the_deployed_configuration_builds_its_one_client_at_import_on_the_sdks_
         SDK + f", 'shared': m.app.state.store._client is {limiter}.counter.client"
         ", 'endpoint': m.app.state.store._client.meta.endpoint_url}))",
     )
-    assert found == {"sdk": ["boto3", "botocore"], "shared": True, "endpoint": dynamodb_url}
+    assert found == {"sdk": ["botocore"], "shared": True, "endpoint": dynamodb_url}  # boto3 not needed

@@ -15,7 +15,7 @@ def build_store(settings: Settings, *, client: Any = None) -> Store:
     """``client``: the container's DynamoDB client, shared with the rate limiter
     (``app.store.sdk``); without one the store makes its own."""
     if settings.store == "dynamodb":
-        from app.store.dynamodb import DynamoStore  # boto3 is imported only for this backend
+        from app.store.dynamodb import DynamoStore  # the SDK is imported only for this backend
 
         table, endpoint = settings.dynamodb_table, settings.dynamodb_endpoint_url
         assert table is not None

@@ -1,6 +1,6 @@
 """The container's one DynamoDB client, shared by the store and the rate limiter.
 
-One boto3 session, one client, one connection pool: the SDK's import, its
+One SDK session, one client, one connection pool: the SDK's import, its
 service model, credentials and endpoint resolution are paid once per container
 and every call reuses the same kept-alive connections. On Lambda the client is
 built at init (``app.main`` imports this module when ``APP_STORE=dynamodb``),
@@ -21,9 +21,9 @@ single attempt waits at most the client's connect and read timeouts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 if TYPE_CHECKING:
@@ -43,15 +43,23 @@ def _never_retry(**kwargs: Any) -> bool:
 
 
 def new_client(endpoint_url: str | None = None, region: str | None = None) -> DynamoDBClient:
-    """A DynamoDB client of its own session (boto3's default session is module
-    state and not safe to build clients from in several threads at once).
+    """A DynamoDB client of its own botocore session (a default session is
+    module state and not safe to build clients from in several threads at once).
+
+    botocore's, not boto3's: the store and the limiter speak the low-level
+    DynamoDB API, which is botocore's client either way (boto3 adds resources
+    and S3 transfers, nothing for a DynamoDB client), and ``import boto3``
+    costs a cold start its S3 transfer manager too (about 30-40 ms here).
 
     ``endpoint_url`` is the app's own override (``APP_DYNAMODB_ENDPOINT_URL``);
     without it the SDK resolves the endpoint as in the cloud, including its
     standard ``AWS_ENDPOINT_URL_DYNAMODB`` setting.
     """
-    session = boto3.session.Session(region_name=region)
-    client = session.client("dynamodb", endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+    session = botocore.session.Session()
+    created = session.create_client(
+        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
+    )
+    client = cast("DynamoDBClient", created)
     for operation in NOT_RETRIED:
         client.meta.events.register_first(
             f"needs-retry.dynamodb.{operation}",
