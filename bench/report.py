@@ -98,6 +98,16 @@ TARGETS = (
         subject="ours_deployed",
     ),
     Target(
+        "snapstart_order",
+        "SnapStart: 1st GET /orders/{id} after restore vs warm",
+        "snapstart",
+        "order_first_vs_warm",
+        "max_value",
+        2.0,
+        unit="x",
+        subject="ours_deployed",
+    ),
+    Target(
         "cold_vs_typical",
         "cold start to first response",
         "cold",
@@ -231,6 +241,8 @@ def fmt(amount: float | None, unit: str) -> str:
         return f"{amount:,.0f}/s"
     if unit == "us":
         return f"{amount:,.1f} us"
+    if unit == "x":
+        return f"{amount:.2f}x"
     return f"{amount:,.1f} {unit}"
 
 
@@ -305,8 +317,9 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(Row(figure, ours, SUBJECTS[subject], base, ratio, "", ""))
 
     def ours_only(figure: str, section: str, field: str, unit: str) -> None:
-        if results.get(section, {}).get("ours", {}).get(field) is not None:
-            out.append(Row(figure, _dist(results, section, "ours", field, unit), "", "", "", "", ""))
+        subject = "ours_deployed" if section == "snapstart" else "ours"
+        if results.get(section, {}).get(subject, {}).get(field) is not None:
+            out.append(Row(figure, _dist(results, section, subject, field, unit), "", "", "", "", ""))
 
     # as deployed: the headline
     target_row("deployed_cold_order")
@@ -325,6 +338,14 @@ def rows(results: dict[str, Any]) -> list[Row]:
         "warm GET /orders/{id} as deployed (auth, limiter UpdateItem, GetItem)",
         "deployed", "order_warm_us", "typical_deployed", "us", "ours_deployed",
     )  # fmt: skip
+    # SnapStart: the restore path
+    target_row("snapstart_order")
+    for route in ("order", "hello"):
+        for field, label in ((f"{route}_first_us", "first after restore"), (f"{route}_warm_us", "warm")):
+            ours_only(
+                f"  GET /{'orders/{id}' if route == 'order' else 'hello'}, {label}", "snapstart", field, "us"
+            )
+    ours_only("  GET /hello: 1st after restore vs warm", "snapstart", "hello_first_vs_warm", "x")
     # cold, SQLite (context for the headline: the local store, no SDK)
     target_row("cold_vs_typical")
     target_row("cold_vs_typical_pyc")

@@ -68,7 +68,7 @@ FULL = Profile(
     local_seconds=4,
     importtime_runs=5,
     deployed_runs=15,
-    deployed_warm_iterations=1500,
+    deployed_warm_iterations=500,
 )
 SMOKE = Profile(
     cold_runs=9,
@@ -142,7 +142,9 @@ class Workspace:
         self.deployed: DeployedServers | None = None
         self.log_bytes: dict[str, int] = {}
 
-    def env(self, subject: Subject) -> dict[str, str]:
+    def env(self, subject: Subject, mode: str = "") -> dict[str, str]:
+        if mode == "snapstart":  # Lambda's word that this init is for a SnapStart snapshot
+            return {**self.env(subject), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
         if subject.name.endswith("_deployed"):
             assert self.deployed is not None, "the deployed subjects need the DynamoDB and JWKS servers"
             where = {"table": DEPLOYED_TABLE, "endpoint": self.deployed.endpoint}
@@ -297,6 +299,31 @@ def run_deployed(ws: Workspace, profile: Profile) -> dict[str, Any]:
     return out
 
 
+SNAPSTART_RUNS = 3
+
+
+def run_snapstart(ws: Workspace, runs: int) -> dict[str, Any]:
+    """The restore path as deployed with SnapStart: the first invocation after
+    the hooks ran against warm invocations of the same request, per route."""
+    assert ws.deployed is not None
+    subject = ws.subjects["ours_deployed"]
+    out: dict[str, Any] = {"ours_deployed": {}}
+    for route, event in deployed_events(ws).items():
+        firsts, warms = [], []
+        for _ in range(runs):
+            config = ws.config(subject, event=event, expect=200, warmup=50, iterations=300)
+            found, _, _ = child(ws, subject, "snapstart", config)
+            if not found["hooks"]:
+                raise SystemExit("snapstart: no hooks registered (AWS_LAMBDA_INITIALIZATION_TYPE?)")
+            firsts.append(found["first_us"])
+            warms.append(report.median(found["warm_us"]))
+        first, warm = report.summary(firsts), report.summary(warms)
+        out["ours_deployed"][f"{route}_first_us"] = first
+        out["ours_deployed"][f"{route}_warm_us"] = warm
+        out["ours_deployed"][f"{route}_first_vs_warm"] = first["median"] / warm["median"]
+    return out
+
+
 def child(ws: Workspace, subject: Subject, mode: str, config: Path) -> tuple[dict[str, Any], float, float]:
     """Runs bench/child.py in a fresh bare interpreter; returns its report and
     the parent's clock at spawn and at exit.
@@ -307,7 +334,7 @@ def child(ws: Workspace, subject: Subject, mode: str, config: Path) -> tuple[dic
     get the same pipe."""
     out = ws.root / f"out-{ws.counter}-{mode}.json"
     ws.counter += 1
-    env = ws.env(subject)
+    env = ws.env(subject, mode)
     spawned = time.perf_counter()
     result = subprocess.run(
         [str(PY313), *PYTHON_FLAGS, str(CHILD), mode, str(config), str(out)],
@@ -531,6 +558,7 @@ def main() -> int:
         try:
             if profile.deployed_runs:
                 timed("deployed", lambda: run_deployed(ws, profile))
+                timed("snapstart", lambda: run_snapstart(ws, SNAPSTART_RUNS if not args.smoke else 1))
         finally:
             if ws.deployed is not None:
                 ws.deployed.close()

@@ -19,6 +19,7 @@ from app.auth.keys import JwksCache
 from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddleware
 from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
+from app.aws_lambda import snapstart
 from app.aws_lambda.adapter import LambdaAdapter
 from app.docs.router import router as docs_router
 from app.http import problems
@@ -174,3 +175,4 @@ settings = get_settings()
 configure_logging(settings.log_level)
 app = create_app(settings)
 handler = LambdaAdapter(app, max_body_bytes=settings.max_body_bytes)
+snapstart.register(handler)  # only when Lambda initialises this function for SnapStart
