@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench import importtime, local, report, subjects
+from bench import cost, importtime, local, report, subjects
 from bench.subjects import PY313, PYTHON_FLAGS
 
 CHILD = Path(__file__).resolve().parent / "child.py"
@@ -56,10 +56,10 @@ class Profile:
 
 
 FULL = Profile(
-    cold_runs=20,
+    cold_runs=12,
     cold_subjects=("ours", "ours_nopyc", "typical", "typical_pyc", "powertools", "raw"),
     warm_rounds=2,
-    warm_iterations=2500,
+    warm_iterations=1500,
     warm_warmup=300,
     warm_subjects=("ours", "typical", "typical_async", "powertools", "raw"),
     warm_routes=("hello", "menu", "order", "post_order"),
@@ -67,7 +67,7 @@ FULL = Profile(
     package=True,
     local_seconds=4,
     importtime_runs=5,
-    deployed_runs=15,
+    deployed_runs=10,
     deployed_warm_iterations=500,
 )
 SMOKE = Profile(
@@ -611,6 +611,10 @@ def main() -> int:
     if "importtime" in results:
         print()
         print(importtime.render(results["importtime"]))
+    results["cost"] = cost.model(results)
+    if results["cost"]["rows"]:
+        print()
+        print(cost.render(results["cost"]))
     meta = results["meta"]
     print(f"\n{meta['interpreter']}, {meta['machine']}; {meta['profile']} run took {meta['seconds']}")
 
@@ -624,7 +628,9 @@ def main() -> int:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         (RESULTS / f"{stamp}.json").write_text(text)
         shutil.copyfile(RESULTS / f"{stamp}.json", RESULTS / "latest.json")
-        (RESULTS / "latest.md").write_text(report.markdown(results) + "\n")
+        (RESULTS / "latest.md").write_text(
+            report.markdown(results) + "\n\n" + cost.markdown(results["cost"]) + "\n"
+        )
 
     failed = [v for v in verdicts if v.guard_failed]
     for v in failed:
