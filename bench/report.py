@@ -71,6 +71,13 @@ class Target:
     stat: str = "median"
     guarded: bool = False
     subject: str = "ours"
+    # Where the guard holds the line when the target is not met yet: the level
+    # reached today (the guard trips at it x GUARD_SLACK); None: the target itself.
+    guard_at: float | None = None
+
+    @property
+    def guard_level(self) -> float:
+        return self.guard_at if self.guard_at is not None else self.limit
 
 
 TARGETS = (
@@ -85,6 +92,7 @@ TARGETS = (
         baseline="typical_deployed",
         guarded=True,
         subject="ours_deployed",
+        guard_at=1.6,  # missed: 1.22-1.56x in runs on a loaded 2-core machine (README)
     ),
     Target(
         "deployed_cold_hello",
@@ -96,6 +104,7 @@ TARGETS = (
         baseline="typical_deployed",
         guarded=True,
         subject="ours_deployed",
+        guard_at=1.2,  # missed narrowly: 0.97-1.13x in runs here (README)
     ),
     Target(
         "snapstart_order",
@@ -137,6 +146,7 @@ TARGETS = (
         baseline="typical_async",
         unit="us",
         guarded=True,
+        guard_at=2.6,  # missed: 2.5-2.6x against the bare hello with its lifespan off (README)
     ),
     Target(
         "warm_order_p99",
@@ -221,10 +231,10 @@ def judge(target: Target, results: dict[str, Any]) -> Verdict:
         measured = ratio = ours / baseline
     if target.kind == "min_ratio":
         passed = measured >= target.limit
-        guard_failed = target.guarded and measured < target.limit / GUARD_SLACK
+        guard_failed = target.guarded and measured < target.guard_level / GUARD_SLACK
     else:
         passed = measured <= target.limit
-        guard_failed = target.guarded and measured > target.limit * GUARD_SLACK
+        guard_failed = target.guarded and measured > target.guard_level * GUARD_SLACK
     return Verdict(target, ours, baseline, ratio, passed, guard_failed)
 
 
