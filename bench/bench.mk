@@ -38,10 +38,14 @@ bench-wrk:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; } \
 	  || echo "bench: wrk could not be installed; the uvicorn figure uses bench/loadgen.py"
 
-bench: .venv-bench/.installed $(VENV)/.installed $(BENCH_BUILD)/x86_64/.built $(BENCH_BUILD)/arm64/.built bench-wrk
+# The as-deployed figures need the Lambda runtime's packages (.venv-lambda: boto3 as
+# the runtime supplies it) and the dev environment (moto's DynamoDB server, bench/dynamo.py).
+BENCH_ENVS := .venv-bench/.installed $(VENV)/.installed .venv-lambda/.installed
+
+bench: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built $(BENCH_BUILD)/arm64/.built bench-wrk
 	$(BENCH_PY) -m bench.run
 
-bench-smoke: .venv-bench/.installed $(BENCH_BUILD)/x86_64/.built
+bench-smoke: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built
 	$(BENCH_PY) -m bench.run --smoke
 
 bench-lock:

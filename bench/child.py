@@ -8,7 +8,9 @@ runtime has /var/task. Modes:
 - ``warm``: run the setup events, then time each route's event over many
   invocations (after a warm-up), one ``handler(event, context)`` per sample;
 - ``memory``: RSS after init, then at invocation 1,000 and 10,000 of a fixed
-  mix of events, and the peak.
+  mix of events, and the peak;
+- ``snapstart``: init, SnapStart's before-snapshot and after-restore hooks, then
+  the first invocation after them and warm ones of the same event.
 
 Results go to the file OUT as JSON (the app logs to stdout).
 """
@@ -150,11 +152,46 @@ def memory(config):
     return {"init": init, "end": end, "rss_at": readings}
 
 
+def snapstart(config):
+    """SnapStart's restore path: init, the runtime's before-snapshot hooks, its
+    after-restore hooks (as Lambda runs them around a snapshot), then the first
+    invocation and warm ones of the same event."""
+    context = Context()
+    handler = load_handler(config)
+    import snapshot_restore_py as hooks
+
+    clock = time.perf_counter
+    started = clock()
+    for func, args, kwargs in hooks.get_before_snapshot():
+        func(*args, **kwargs)
+    snapshotted = clock()
+    for func, args, kwargs in hooks.get_after_restore():
+        func(*args, **kwargs)
+    restored = clock()
+    event, expect = config["event"], config["expect"]
+    call(handler, event, expect, context)
+    first = clock() - restored
+    for _ in range(config["warmup"]):
+        call(handler, event, expect, context)
+    samples = []
+    for _ in range(config["iterations"]):
+        begun = clock()
+        call(handler, event, expect, context)
+        samples.append((clock() - begun) * 1e6)
+    return {
+        "hooks": len(hooks.get_before_snapshot()) + len(hooks.get_after_restore()),
+        "before_snapshot_ms": (snapshotted - started) * 1000,
+        "after_restore_ms": (restored - snapshotted) * 1000,
+        "first_us": first * 1e6,
+        "warm_us": samples,
+    }
+
+
 def main():
     mode, config_path, out_path = sys.argv[1:4]
     with open(config_path) as f:
         config = json.load(f)
-    result = {"cold": cold, "warm": warm, "memory": memory}[mode](config)
+    result = {"cold": cold, "warm": warm, "memory": memory, "snapstart": snapstart}[mode](config)
     with open(out_path, "w") as f:
         json.dump(result, f)
 

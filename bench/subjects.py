@@ -42,7 +42,7 @@ HELLO = {"message": "Hello, Cloud Explorer! Your Serverless code is running!"}
 # What a baseline's task directory holds: the distributions its requirements
 # pull in (with their dependencies) and its handler modules.
 BASELINE_DISTRIBUTIONS = {
-    "fastapi": (["fastapi", "mangum"], ["hello_sync", "hello_async"]),
+    "fastapi": (["fastapi", "mangum"], ["hello_sync", "hello_async", "orders_typical"]),
     "powertools": (["aws-lambda-powertools"], ["hello_powertools"]),
     "raw": ([], ["hello_raw"]),
 }
@@ -144,47 +144,15 @@ def baseline_task(kind: str, dest: Path, *, compiled: bool) -> Path:
     return dest
 
 
-# Run by the dev environment's python, which has boto3 (the bench one does not):
-# the top-level files and folders of boto3 and everything it requires.
-_RUNTIME_CLOSURE = r"""
-import importlib.metadata as md, json, re
-found, pending = {}, ["boto3"]
-while pending:
-    dist = md.distribution(pending.pop())
-    if dist.metadata["Name"].lower() in found:
-        continue
-    found[dist.metadata["Name"].lower()] = dist
-    for line in dist.requires or []:
-        requirement, _, marker = line.partition(";")
-        if "extra ==" not in marker:
-            name = re.split(r"[\s<>=!~\[(]", requirement.strip(), maxsplit=1)[0]
-            try:
-                md.distribution(name)
-            except md.PackageNotFoundError:
-                continue
-            pending.append(name)
-tops = {}
-for dist in found.values():
-    for file in dist.files or []:
-        if file.parts[0] not in ("..", "__pycache__") and not file.parts[0].endswith(".dist-info"):
-            tops[file.parts[0]] = str(dist.locate_file(file.parts[0]))
-print(json.dumps(tops))
-"""
-
-
-def runtime_root(dest: Path) -> Path:
-    """A stand-in for the Lambda runtime's own packages (boto3 and what it needs,
-    from the dev environment), as the deploy tests make it: links in one folder."""
-    out = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-c", _RUNTIME_CLOSURE],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    dest.mkdir()
-    for top, target in json.loads(out.stdout).items():
-        (dest / top).symlink_to(target, target_is_directory=Path(target).is_dir())
-    return dest
+def lambda_runtime_root() -> Path:
+    """The packages the python3.13 Lambda runtime supplies beside /var/task
+    (awslambdaric, boto3 and what they need, at the runtime's versions:
+    requirements/lambda-runtime.txt), as installed in .venv-lambda, bytecode
+    included. On sys.path after the task root, as on Lambda."""
+    found = sorted((ROOT / ".venv-lambda" / "lib").glob("python3.13/site-packages"))
+    if not found or not (found[0] / "boto3").is_dir():
+        raise SystemExit("bench: .venv-lambda is missing boto3: run `make .venv-lambda/.installed`")
+    return found[0]
 
 
 def snapshot(path: Path) -> list[str]:
@@ -324,22 +292,46 @@ def app_env(task: Path, jwks: Path, sqlite: Path) -> dict[str, str]:
     }
 
 
-def deployed_store_env(env: dict[str, str]) -> dict[str, str]:
-    """The template's store (DynamoDB, boto3 client built at the first
-    invocation) without reaching AWS: stand-in credentials (nothing is signed for
-    GET /hello), no instance metadata, and no rate limit (its DynamoDB counter
-    would call DynamoDB on every request)."""
+STAND_IN_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "ASIABENCHSTANDIN",
+    "AWS_SECRET_ACCESS_KEY": "bench-stand-in-secret",
+    "AWS_SESSION_TOKEN": "bench-stand-in-token",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+}
+
+
+def deployed_env(task: Path, *, jwks_url: str, table: str, endpoint: str) -> dict[str, str]:
+    """This project as the template deploys it: the DynamoDB store and the
+    DynamoDB rate limiter (on, high enough never to refuse: one UpdateItem per
+    request), keys from a JWKS URL over HTTP, and the table's endpoint through
+    the SDK's standard AWS_ENDPOINT_URL_DYNAMODB, so the code path is the
+    cloud's (no APP_DYNAMODB_ENDPOINT_URL: nothing creates a table)."""
     return {
-        **env,
+        **lambda_env(task),
+        **STAND_IN_CREDENTIALS,
+        "APP_STAGE": "bench",
+        "APP_LOG_LEVEL": "INFO",
+        "APP_CORS_ALLOW_ORIGINS": "https://app.example.com",
+        "APP_AUTH_ISSUER": ISSUER,
+        "APP_AUTH_AUDIENCE": AUDIENCE,
+        "APP_AUTH_JWKS_URL": jwks_url,
+        "APP_AUTH_TOKEN_USE": "access",
         "APP_STORE": "dynamodb",
-        "APP_DYNAMODB_TABLE": "bench-table",
-        "APP_RATE_LIMIT": "0",
-        "AWS_ACCESS_KEY_ID": "ASIABENCHSTANDIN",
-        "AWS_SECRET_ACCESS_KEY": "bench-stand-in-secret",
-        "AWS_SESSION_TOKEN": "bench-stand-in-token",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+        "APP_DYNAMODB_TABLE": table,
+        "APP_RATE_LIMIT": "1000000/second",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+    }
+
+
+def typical_deployed_env(task: Path, *, table: str, endpoint: str) -> dict[str, str]:
+    """The typical DynamoDB app's environment: its table, the same endpoint setting."""
+    return {
+        **lambda_env(task),
+        **STAND_IN_CREDENTIALS,
+        "TABLE_NAME": table,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
     }
 
 

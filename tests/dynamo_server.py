@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import boto3
 from moto.server import ThreadedMotoServer
 
-from app.store.dynamodb import CLIENT_CONFIG, DynamoStore
+from app.store.dynamodb import DynamoStore
+from app.store.sdk import CLIENT_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -1,4 +1,6 @@
-"""The same FastAPI + Mangum hello with an ``async def`` route (no thread pool hand-off)."""
+"""The bare FastAPI + Mangum hello: an ``async def`` route (no thread pool hand-off) and
+the lifespan off, so, like this project, nothing is started again on every invocation
+(Mangum's default runs the lifespan per invocation). The guarded warm baseline."""
 
 from fastapi import FastAPI
 from mangum import Mangum
@@ -11,4 +13,4 @@ async def hello():
     return {"message": "Hello, Cloud Explorer! Your Serverless code is running!"}
 
 
-handler = Mangum(app)
+handler = Mangum(app, lifespan="off")

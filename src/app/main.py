@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
@@ -18,6 +19,7 @@ from app.auth.keys import JwksCache
 from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddleware
 from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
+from app.aws_lambda import snapstart
 from app.aws_lambda.adapter import LambdaAdapter
 from app.devsignin.router import build_dev_signin, dev_signin_router
 from app.docs.router import router as docs_router
@@ -38,7 +40,7 @@ from app.ratelimit.limiter import Limiter
 from app.ratelimit.middleware import RateLimitMiddleware
 from app.settings import Settings, get_settings
 from app.store import blocking
-from app.store.base import Store
+from app.store.base import Store, StoreUnavailable
 from app.store.factory import build_store
 from app.system.router import router as system_router
 
@@ -56,6 +58,19 @@ def build_verifier(settings: Settings) -> TokenVerifier:
         scope_prefix=settings.auth_scope_prefix,
         token_use=settings.auth_token_use,
     )
+
+
+def dynamodb_client(settings: Settings) -> Any:
+    """The container's one DynamoDB client (app.store.sdk: the SDK is imported
+    here, only for the DynamoDB store)."""
+    from botocore.exceptions import BotoCoreError
+
+    from app.store.sdk import new_client
+
+    try:
+        return new_client(settings.dynamodb_endpoint_url)
+    except BotoCoreError as error:  # e.g. NoRegionError: say so at start, clearly
+        raise StoreUnavailable(f"cannot create the DynamoDB client: {error}") from error
 
 
 def middleware(
@@ -104,10 +119,20 @@ def create_app(
     store: Store | None = None,
     limiter: Limiter | None = None,
 ) -> FastAPI:
+    if settings.store == "dynamodb" and (store is None or limiter is None):
+        # The cloud's store: one SDK client for the store and the limiter, both
+        # built now, at init (on Lambda: the init phase, not the first request).
+        client = dynamodb_client(settings)
+        if store is None:
+            store = build_store(settings, client=client)
+        if limiter is None:
+            limiter = build_limiter(settings, client=client)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Per-container resources start here, once: on Lambda at the first
-        # invocation (see aws_lambda.adapter), under uvicorn at start-up.
+        # invocation (see aws_lambda.adapter), under uvicorn at start-up. The
+        # local store (SQLite) is opened here; the DynamoDB one exists already.
         app.state.startups += 1
         if app.state.store is None:
             app.state.store = await blocking.run(build_store, settings)
@@ -156,3 +181,4 @@ settings = get_settings()
 configure_logging(settings.log_level)
 app = create_app(settings)
 handler = LambdaAdapter(app, max_body_bytes=settings.max_body_bytes)
+snapstart.register(handler)  # only when Lambda initialises this function for SnapStart

@@ -15,22 +15,30 @@ from typing import Any
 
 import pytest
 
-from bench import importtime, report
+from bench import importtime, report, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_with(cold: float = 100.0, warm: float = 100.0) -> dict[str, Any]:
-    """Figures where this project's cold start and warm /hello are the given
+def run_with(cold: float = 100.0, warm: float = 100.0, deployed: float = 100.0) -> dict[str, Any]:
+    """Figures where this project's cold starts and warm /hello are the given
     percentages of their targets (100: exactly on target)."""
     typical, typical_pyc, async_hello, powertools = 500.0, 300.0, 100.0, 40.0
     ours_cold = min(0.6 * typical, 1.2 * typical_pyc) * cold / 100
-    ours_warm = min(1.5 * async_hello, 4 * powertools) * warm / 100
+    ours_warm = 1.5 * async_hello * warm / 100
+    typical_order, typical_hello = 900.0, 850.0
 
     def ms(median: float) -> dict[str, float]:
         return {"median": median, "p99": median * 1.2, "n": 7}
 
     return {
+        "deployed": {
+            "ours_deployed": {
+                "order_total_ms": ms(typical_order * deployed / 100),
+                "hello_total_ms": ms(typical_hello * deployed / 100),
+            },
+            "typical_deployed": {"order_total_ms": ms(typical_order), "hello_total_ms": ms(typical_hello)},
+        },
         "cold": {
             "ours": {"total_ms": ms(ours_cold)},
             "typical": {"total_ms": ms(typical)},
@@ -48,49 +56,64 @@ def verdicts(results: dict[str, Any]) -> dict[str, report.Verdict]:
     return {v.target.key: v for v in report.judge_all(results)}
 
 
+GUARDED = {
+    "deployed_cold_order",
+    "deployed_cold_hello",
+    "cold_vs_typical",
+    "cold_vs_typical_pyc",
+    "warm_hello_vs_async",
+}
+
+
 def test_figures_on_target_pass_and_do_not_trip_the_guard() -> None:
-    found = verdicts(run_with(cold=100, warm=100))
-    for key in ("cold_vs_typical", "cold_vs_typical_pyc", "warm_hello_vs_async", "warm_hello_vs_powertools"):
+    found = verdicts(run_with(cold=100, warm=100, deployed=100))
+    for key in GUARDED:
         assert found[key].word == "PASS", key
         assert not found[key].guard_failed, key
 
 
 def test_a_miss_by_up_to_25_percent_is_reported_but_does_not_fail_the_guard() -> None:
-    found = verdicts(run_with(cold=124, warm=124))
-    assert found["cold_vs_typical_pyc"].word == "MISS"
-    assert found["warm_hello_vs_powertools"].word == "MISS"
+    found = verdicts(run_with(cold=124, warm=124, deployed=124))
+    assert {key for key, v in found.items() if v.word == "MISS"} == GUARDED
     assert not any(v.guard_failed for v in found.values())
 
 
-@pytest.mark.parametrize(("cold", "warm", "tripped"), [(126, 100, "cold"), (100, 126, "warm")])
-def test_a_cold_or_warm_hello_ratio_over_25_percent_worse_fails_the_guard(
-    cold: float, warm: float, tripped: str
-) -> None:
-    failed = {v.target.key for v in report.judge_all(run_with(cold=cold, warm=warm)) if v.guard_failed}
-    assert failed
-    assert all(key.startswith(tripped) for key in failed), failed
-
-
-def test_only_cold_start_and_warm_hello_against_fastapi_are_guarded() -> None:
-    """The Powertools ratio is reported, not guarded: bare FastAPI + Mangum is
-    itself past the guard's 5x, so it would fail whatever changed."""
-    guarded = {t.key for t in report.TARGETS if t.guarded}
-    assert guarded == {"cold_vs_typical", "cold_vs_typical_pyc", "warm_hello_vs_async"}
-
-
-def test_a_powertools_miss_is_reported_but_never_fails_the_guard() -> None:
+@pytest.mark.parametrize("key", sorted(GUARDED))
+def test_a_guarded_ratio_over_25_percent_worse_than_its_guard_level_fails_the_guard(key: str) -> None:
+    target = next(t for t in report.TARGETS if t.key == key)
     results = run_with()
-    results["warm"]["powertools"]["hello"]["median"] = 1.0
-    found = verdicts(results)
-    assert found["warm_hello_vs_powertools"].word == "MISS"
-    assert not found["warm_hello_vs_powertools"].guard_failed
+    baseline = report.value(results, target.section, target.baseline or "", target.field)
+    assert baseline
+    holder = results[target.section][target.subject][target.field]
+    holder["median"] = baseline * target.guard_level * 1.24
+    assert not verdicts(results)[key].guard_failed
+    holder["median"] = baseline * target.guard_level * 1.26
+    assert verdicts(results)[key].guard_failed
+
+
+def test_a_missed_target_is_guarded_at_the_level_reached_never_below_its_target() -> None:
+    for target in report.TARGETS:
+        assert target.guard_level >= target.limit, target.key
+
+
+def test_the_guard_covers_the_as_deployed_cold_starts_and_the_warm_hello_with_its_log_line() -> None:
+    assert {t.key for t in report.TARGETS if t.guarded} == GUARDED
+
+
+def test_the_retired_targets_are_context_only() -> None:
+    """Powertools (a bare FastAPI + Mangum hello is itself ~6x it) and the 10 MB zip
+    (cryptography alone is 4.6 MB; Lambda allows 50 MB) are reported, never judged."""
+    keys = {t.key for t in report.TARGETS}
+    assert not keys & {"warm_hello_vs_powertools", "zip_arm64"}
+    text = report.table(run_with())
+    assert "warm GET /hello (retired target, context)" in text
 
 
 def test_a_figure_this_run_did_not_measure_is_not_a_verdict() -> None:
     found = verdicts(run_with())
-    assert found["zip_arm64"].word == "n/a"
     assert found["uvicorn_hello"].word == "n/a"
-    assert not found["zip_arm64"].guard_failed
+    assert found["memory_growth"].word == "n/a"
+    assert not found["uvicorn_hello"].guard_failed
 
 
 def test_throughput_must_reach_at_least_its_share_of_the_baseline() -> None:
@@ -105,7 +128,8 @@ def test_the_table_shows_a_verdict_for_every_measured_target_only() -> None:
     text = report.table(run_with(cold=130))
     assert "MISS (guard: FAIL)" in text
     for target in report.TARGETS:
-        assert (target.figure in text) == (target.section in ("cold", "warm") and target.field != "order")
+        measured = target.section in ("cold", "warm", "deployed") and target.field != "order"
+        assert (target.figure in text) == measured, target.key
 
 
 def test_p99_is_the_nearest_rank() -> None:
@@ -149,8 +173,24 @@ def test_the_baselines_run_the_deployed_versions() -> None:
         assert bench[name] == runtime[name], name
 
 
-def test_the_committed_results_judge_every_target() -> None:
+def test_the_published_results_name_the_commit_and_the_source_they_measured() -> None:
+    """bench/results/latest.json (the README's table) says what it measured; the
+    guard (make bench-smoke) judges only figures of its own fresh run and says
+    when the published table is older than src/app."""
     latest = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
-    assert latest["meta"]["profile"] == "full"
+    meta = latest["meta"]
+    assert meta["profile"] == "full"
+    assert re.fullmatch(r"[0-9a-f]{7,40}(-dirty)?", meta["commit"]), meta["commit"]
+    assert re.fullmatch(r"[0-9a-f]{64}", meta["src_app"]), meta["src_app"]
     assert {v["target"] for v in latest["verdicts"]} == {t.key for t in report.TARGETS}
     assert all(v["verdict"] in ("PASS", "MISS") for v in latest["verdicts"])
+
+
+def test_the_source_fingerprint_follows_src_app_only(tmp_path: Path) -> None:
+    (tmp_path / "app" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "app" / "main.py").write_text("x = 1\n")
+    before = run.src_fingerprint(tmp_path / "app")
+    (tmp_path / "app" / "__pycache__" / "main.cpython-313.pyc").write_bytes(b"\0")
+    assert run.src_fingerprint(tmp_path / "app") == before
+    (tmp_path / "app" / "main.py").write_text("x = 2\n")
+    assert run.src_fingerprint(tmp_path / "app") != before

@@ -219,3 +219,56 @@ def test_lifespan_runs_once_per_process(app: FastAPI) -> None:
         client.get("/hello")
         client.get("/hello")
     assert app.state.startups == 1
+
+
+class CountingStream:
+    """What the log handler writes to (stdout), write by write."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        return
+
+
+def test_the_access_line_is_one_write_of_one_complete_json_line(client: TestClient) -> None:
+    stream = CountingStream()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("app.access")
+    access.addHandler(handler)
+    previous = access.level
+    access.setLevel(logging.INFO)
+    try:
+        client.get("/hello")
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(previous)
+    (written,) = stream.writes
+    assert written.endswith("\n")
+    assert written.count("\n") == 1
+    entry = json.loads(written)
+    for field in ("request_id", "lambda_request_id", "apigw_request_id", "stage", "method", "path", "status"):
+        assert field in entry, field
+    assert "_emf" not in entry  # a marker for the formatter, never a field
+
+
+def test_no_access_record_is_built_when_its_level_is_off(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = logging.getLogger("app.access")
+
+    def refuse(*args: object, **kwargs: object) -> logging.LogRecord:
+        raise AssertionError("a record was built for a line the level drops")
+
+    monkeypatch.setattr(access, "makeRecord", refuse)
+    previous = access.level
+    access.setLevel(logging.WARNING)
+    try:
+        assert client.get("/hello").status_code == 200
+    finally:
+        access.setLevel(previous)

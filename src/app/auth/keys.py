@@ -107,6 +107,24 @@ class JwksCache:
         self._constructed[(kid, alg)] = constructed
         return constructed, entry
 
+    def prefetch(self) -> None:
+        """Fetch the keys now (SnapStart's before-snapshot hook), as a first
+        lookup would; a failure is logged and the first token fetches again."""
+        self._maybe_fetch()
+        if not self._jwks:
+            self._last_attempt = None
+        for kid, entry in list(self._jwks.items()):  # and build each key object once
+            alg = entry.get("alg", "RS256" if entry.get("kty") == "RSA" else "ES256")
+            try:
+                self.key(kid, alg, wait=False)
+            except Exception as error:  # a key jose cannot build is refused later, per token
+                log.warning("JWKS key %s not usable: %s", kid, type(error).__name__)
+
+    def forget_attempts(self) -> None:
+        """Drop the refetch throttle's stamp (taken on another clock before a
+        SnapStart snapshot): the next unknown kid may fetch at once."""
+        self._last_attempt = None
+
     def _check_nothing_pending(self) -> None:
         # The fetch holds the lock from its stamp until the new keys are in, so
         # a lock that is free and a stamp that is recent mean no fetch can bring

@@ -42,17 +42,21 @@ _METRIC_DEFINITIONS = [
 ]
 
 
-def emf_metrics(stage: str, status: int, latency_ms: float) -> dict[str, Any]:
+def emf_metrics(
+    stage: str, status: int, latency_ms: float, timestamp_ms: int | None = None
+) -> dict[str, Any]:
     """CloudWatch embedded metric format members for the access-log line.
 
     The line stays one JSON object per request; CloudWatch Logs extracts the
     metrics from its ``_aws`` block, so metrics cost no API call and no extra
     line (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-    CloudWatch_Embedded_Metric_Format_Specification.html).
+    CloudWatch_Embedded_Metric_Format_Specification.html). The formatter
+    (app.http.logs) adds them to an access record marked ``_emf``, with the
+    record's own time as the timestamp.
     """
     return {
         "_aws": {
-            "Timestamp": int(time.time() * 1000),
+            "Timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
             "CloudWatchMetrics": [
                 {"Namespace": METRICS_NAMESPACE, "Dimensions": [["Stage"]], "Metrics": _METRIC_DEFINITIONS}
             ],
@@ -96,21 +100,28 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            fields: dict[str, Any] = {
-                "request_id": request_id,
-                "lambda_request_id": lambda_id,
-                "apigw_request_id": apigw_id,
-                "stage": self.stage,
-                "method": method,
-                "path": scope["path"],
-                "status": status,
-                "latency_ms": latency_ms,
-                "sub": scope.get(PRINCIPAL_SUB),
-            }
-            if lambda_id is not None:
-                fields.update(emf_metrics(self.stage, status, latency_ms))
-            access_log.log(logging.ERROR if status >= 500 else logging.INFO, "request", extra=fields)
+            level = logging.ERROR if status >= 500 else logging.INFO
+            # Nothing is computed for a line the configured level drops.
+            if access_log.isEnabledFor(level):
+                fields: dict[str, Any] = {
+                    "request_id": request_id,
+                    "lambda_request_id": lambda_id,
+                    "apigw_request_id": apigw_id,
+                    "stage": self.stage,
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "sub": scope.get(PRINCIPAL_SUB),
+                    # On Lambda the formatter adds the embedded metrics (emf_metrics)
+                    # from these fields: built once, as the line is written.
+                    "_emf": lambda_id is not None,
+                }
+                # makeRecord and handle are what Logger.log does, without walking
+                # the stack for the caller's file and line, which the line never prints.
+                access_log.handle(
+                    access_log.makeRecord(access_log.name, level, "", 0, "request", (), None, extra=fields)
+                )
 
 
 class ErrorBoundaryMiddleware:

@@ -3,22 +3,18 @@
 One ``UpdateItem`` per request: ``ADD`` is atomic on the server, so concurrent
 instances never lose an increment, and ``UPDATED_NEW`` returns the count in the
 same round trip. Items live at ``PK=RATE#<client>``, ``SK=WINDOW#<start>`` and
-expire through the table's TTL attribute. The client has short timeouts and no
-retries: a limiter that cannot answer quickly is skipped (fail open) rather
-than delaying the request.
+expire through the table's TTL attribute. The client is the container's one
+DynamoDB client (``app.store.sdk``), shared with the store; it sends
+``UpdateItem`` once, never retried: a limiter that cannot answer is skipped
+(fail open) rather than delaying the request.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-
-LIMITER_CLIENT_CONFIG = Config(connect_timeout=0.5, read_timeout=0.5, retries={"total_max_attempts": 1})
 
 
 class DynamoCounter:
@@ -29,8 +25,9 @@ class DynamoCounter:
     ) -> None:
         self.table = table
         if client is None:
-            session = boto3.session.Session()
-            client = session.client("dynamodb", endpoint_url=endpoint_url, config=LIMITER_CLIENT_CONFIG)
+            from app.store.sdk import new_client
+
+            client = new_client(endpoint_url)
         self.client = client
 
     def increment(self, key: str, window_start: int, expires_at: int) -> int:

@@ -62,8 +62,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from app.store.base import (
@@ -80,6 +78,7 @@ from app.store.base import (
     StoreUnavailable,
     VersionConflict,
 )
+from app.store.sdk import new_client
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -122,15 +121,6 @@ GLOBAL_SECONDARY_INDEXES: list[GlobalSecondaryIndexTypeDef] = [
         "Projection": {"ProjectionType": "ALL"},
     }
 ]
-
-# Built once per store (once per container). Without it botocore waits 60 s for a
-# read and retries DynamoDB calls 10 times (its legacy mode); API Gateway gives up
-# after 30 s. Three attempts of at most 1 + 2 s, with jittered backoff, stay under it.
-# ``total_max_attempts`` counts calls; botocore's ``max_attempts`` counts retries
-# after the first call (3 would mean 4 calls).
-CLIENT_CONFIG: Final = Config(
-    connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"}
-)
 
 _MENU_PK: Final = "MENU"
 _ITEM_PREFIX: Final = "ITEM#"
@@ -312,10 +302,8 @@ class DynamoStore:
         self._owns_client = client is None
         if client is None:
             try:
-                # A session of our own: boto3's default session is module state
-                # and not safe to build clients from in several threads at once.
-                session = boto3.session.Session(region_name=region)
-                client = session.client("dynamodb", endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+                # Tests and tools; the app passes the container's one client (app.store.sdk).
+                client = new_client(endpoint_url, region)
             except BotoCoreError as error:  # e.g. NoRegionError: say so at start, clearly
                 raise StoreUnavailable(f"cannot create the DynamoDB client: {error}") from error
         self._client: DynamoDBClient = client

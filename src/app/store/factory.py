@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from app.settings import Settings
 from app.store.base import Store, StoreUnavailable
@@ -10,13 +11,16 @@ from app.store.base import Store, StoreUnavailable
 log = logging.getLogger("app.store")
 
 
-def build_store(settings: Settings) -> Store:
+def build_store(settings: Settings, *, client: Any = None) -> Store:
+    """``client``: the container's DynamoDB client, shared with the rate limiter
+    (``app.store.sdk``); without one the store makes its own."""
     if settings.store == "dynamodb":
-        from app.store.dynamodb import DynamoStore  # boto3 is imported only for this backend
+        from app.store.dynamodb import DynamoStore  # the SDK is imported only for this backend
 
-        assert settings.dynamodb_table is not None
-        store = DynamoStore(settings.dynamodb_table, endpoint_url=settings.dynamodb_endpoint_url)
-        if settings.dynamodb_endpoint_url:
+        table, endpoint = settings.dynamodb_table, settings.dynamodb_endpoint_url
+        assert table is not None
+        store = DynamoStore(table, endpoint_url=endpoint, client=client)
+        if endpoint:
             # A local DynamoDB-compatible server: create the table on start. In
             # the cloud the template creates it, and the function may not.
             try:
