@@ -87,7 +87,7 @@ def register(adapter: LambdaAdapter) -> bool:
     """Registers the hooks when the function initialises for SnapStart."""
     if not enabled():
         return False
-    from snapshot_restore_py import (  # type: ignore[import-not-found,unused-ignore]
+    from snapshot_restore_py import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
         register_after_restore,
         register_before_snapshot,
     )
