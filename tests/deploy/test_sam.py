@@ -552,7 +552,8 @@ def test_no_web_client_accepts_a_localhost_redirect_unless_an_environment_asks()
     for stage in ("dev", "prod"):
         stack = Stack(template, {"Stage": stage})
         assert stack.broken_rules() == [CALLBACK_REQUIRED], stage
-        assert "CallbackURLs" not in stack.properties("WebClient")
+        # Without the parameter, only the stack's own site: never a localhost default.
+        assert stack.properties("WebClient")["CallbackURLs"] == [f"https://{WEB_DOMAIN}/callback"]
     assert Stack(template, EXTERNAL_AUTH | {"Stage": "prod"}).broken_rules() == []
 
     config = tomllib.loads(SAMCONFIG.read_text())
@@ -564,7 +565,10 @@ def test_no_web_client_accepts_a_localhost_redirect_unless_an_environment_asks()
         assert url.startswith("https://"), url
         assert not re.search(r"localhost|127\.0\.0\.1|\[::1\]", url), url
     dev = Stack(template, parameter_overrides(config["default"]))
-    assert dev.properties("WebClient")["CallbackURLs"] == ["http://localhost:3000/callback"]
+    assert dev.properties("WebClient")["CallbackURLs"] == [
+        "http://localhost:3000/callback",
+        f"https://{WEB_DOMAIN}/callback",
+    ]
 
     pattern = re.compile(parameter["AllowedPattern"])
     for good in ("https://app.example.com/callback", "http://localhost:5173/callback", ""):
@@ -1843,17 +1847,20 @@ def test_deployed_artifact_answers_hello_in_a_bare_python313(
     report = json.loads(out.read_text())
 
     # Nothing but the artifact, the runtime's SDK and the standard library was on
-    # the path or loaded; and of the runtime's packages only boto3 and what it needs.
+    # the path or loaded; and of the runtime's packages only botocore (boto3's core,
+    # which the store and the limiter use directly: app.store.sdk) and what it needs.
     assert report["site"] is False
     assert report["sys_path"][0] == str(task_root)
     assert report["sys_path"][-1] == str(runtime_root)
     assert report["foreign_path"] == [], report["sys_path"]
     assert report["foreign_modules"] == []
-    assert {"boto3", "botocore"} <= set(report["runtime_packages"])
+    assert "botocore" in set(report["runtime_packages"])
+    assert "boto3" not in set(report["runtime_packages"])
     assert set(report["runtime_packages"]) <= {p.name.removesuffix(".py") for p in runtime_root.iterdir()}
-    # The SDK is imported when the store is built (first invocation), not at import
-    # (cold start); the store is the DynamoDB one.
-    assert report["sdk_at_import"] == []
+    # The SDK is imported and its one client built at init (the import of app.main:
+    # Lambda's init phase, before a SnapStart snapshot), never at the first request
+    # (app.store.sdk); the store is the DynamoDB one.
+    assert "botocore" in report["sdk_at_import"]
     assert report["store"] == "DynamoStore"
     if no_network_prefix():
         assert report["interfaces"] == ["lo"], "the invocation was meant to run without a network"
@@ -1869,12 +1876,12 @@ def test_deployed_artifact_answers_hello_in_a_bare_python313(
 def test_deployed_artifact_relies_on_the_runtimes_boto3(
     sam_build: Callable[[str], Path], task_root: Path, tmp_path: Path
 ) -> None:
-    """The artifact carries no boto3 (the build test checks it): without the
-    runtime's copy the app still imports, and its first invocation fails loudly
-    for exactly that reason, rather than falling back to another store."""
+    """The artifact carries no boto3 or botocore (the build test checks it): without
+    the runtime's copy the function's init fails loudly for exactly that reason (the
+    SDK client is built at init), rather than falling back to another store."""
     env = lambda_environment(sam_build("x86_64"), task_root, tmp_path, {"Stage": "dev"})
     result = invoke(task_root, None, env, http_api_event("dev", "/hello"), tmp_path / "result.json")
     assert result.returncode != 0
-    assert "=== app.main imported" in result.stderr
-    assert "ModuleNotFoundError: No module named 'boto3'" in result.stderr, result.stderr
+    assert "=== app.main imported" not in result.stderr
+    assert "ModuleNotFoundError: No module named 'botocore'" in result.stderr, result.stderr
     assert not (tmp_path / "result.json").exists()

@@ -17,10 +17,10 @@ def build_store(settings: Settings, *, client: Any = None) -> Store:
     if settings.store == "dynamodb":
         from app.store.dynamodb import DynamoStore  # the SDK is imported only for this backend
 
-        table, endpoint = settings.dynamodb_table, settings.dynamodb_endpoint_url
+        table = settings.dynamodb_table
         assert table is not None
-        store = DynamoStore(table, endpoint_url=endpoint, client=client)
-        if endpoint:
+        store = DynamoStore(table, endpoint_url=settings.dynamodb_endpoint_url, client=client)
+        if settings.dynamodb_endpoint_url:
             # A local DynamoDB-compatible server: create the table on start. In
             # the cloud the template creates it, and the function may not.
             try:
