@@ -1,6 +1,6 @@
 """One benchmark subject in a fresh, bare interpreter (stdlib only).
 
-Run by bench/run.py as ``python3.13 -I -S -B bench/child.py MODE CONFIG OUT``
+Run by bench/workspace.py (child) as ``python3.13 -I -S -B bench/child.py MODE CONFIG OUT``
 with nothing but the subject's task directory on sys.path, as the Lambda
 runtime has /var/task. Modes:
 

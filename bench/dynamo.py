@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.dynamo TABLE
 
-Run by bench/run.py with the dev environment's python (moto, boto3 and the app's
+Run by bench/workspace.py (DeployedServers) with the dev environment's python (moto, boto3 and the app's
 store). Starts the server, creates the table as the template defines it (the
 store's own definition, which a test keeps equal to the template's), writes the
 demo menu and one order of the benchmark's customer through the app's store,
