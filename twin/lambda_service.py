@@ -64,6 +64,10 @@ class _RuntimeApi(BaseHTTPRequestHandler):
     # awslambdaric needs HTTP/1.1: against an HTTP/1.0 server its
     # runtime_client.next() crashes (seen with awslambdaric 4.2.2).
     protocol_version = "HTTP/1.1"
+    # The answer to `next` goes out as two writes (headers, then the event): with
+    # Nagle's algorithm the second waits for the runtime's delayed ACK of the first,
+    # about 40 ms on a kept-alive connection, which every warm Duration would include.
+    disable_nagle_algorithm = True
     server: _RuntimeServer
 
     def log_message(self, format: str, *args: Any) -> None:

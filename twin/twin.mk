@@ -17,3 +17,12 @@ cloud-token: $(VENV)/.installed
 	@$(PY) -m twin token --sub "$(SUB)" --scope "$(SCOPE)"
 
 
+
+# This project against a typical FastAPI + Mangum DynamoDB app, both through the twin:
+# Init Duration, first and warm Duration, Max Memory Used from the REPORT lines
+# (bench/twin_report.py; bench/results/twin.json and twin.md). COLD=5 WARM=50 by default.
+.PHONY: bench-twin
+COLD ?= 5
+WARM ?= 50
+bench-twin: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
+	$(PY) -m bench.twin_report --artifact $(CLOUD_ARTIFACT) --cold $(COLD) --warm $(WARM)
