@@ -21,7 +21,6 @@ from app.auth.router import router as auth_router
 from app.auth.verify import TokenVerifier
 from app.aws_lambda import snapstart
 from app.aws_lambda.adapter import LambdaAdapter
-from app.devsignin.router import build_dev_signin, dev_signin_router
 from app.docs.router import router as docs_router
 from app.http import problems, redirects
 from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
@@ -173,6 +172,10 @@ def create_app(
     app.include_router(orders_router)
     app.include_router(kitchen_router)
     if settings.serves_dev_signin:
+        # Imported only here: it loads the signing key's crypto, which a deployed
+        # function (never serving it) should not pay for at init.
+        from app.devsignin.router import build_dev_signin, dev_signin_router
+
         app.include_router(dev_signin_router(build_dev_signin(settings)))
     return app
 
