@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.deploy.test_sam import ROOT
+from tests.deploy.stack import ROOT
 
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 REGION = "us-east-1"
