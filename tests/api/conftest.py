@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 
 Token = Callable[..., dict[str, str]]
 
@@ -23,19 +22,8 @@ def settings_from(env: dict[str, str], **extra: object) -> Settings:
 
 
 @pytest.fixture
-def jwks_file(tmp_path: Path) -> str:
-    path = tmp_path / "jwks.json"
-    path.write_text(json.dumps(Issuer().jwks()))
-    return str(path)
-
-
-@pytest.fixture
-def app(backend_settings: dict[str, str], jwks_file: str) -> FastAPI:
-    return create_app(
-        settings_from(
-            backend_settings, auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks_file
-        )
-    )
+def app(backend_settings: dict[str, str], trust: dict[str, Any]) -> FastAPI:
+    return create_app(settings_from(backend_settings, **trust))
 
 
 @pytest.fixture

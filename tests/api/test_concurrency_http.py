@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -11,19 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 from tests.e2e.conftest import Server, run_server
 
 
 @pytest.fixture
-def server(backend_settings: dict[str, str], jwks_file: str, tmp_path: Path) -> Any:
-    env = {
-        **backend_settings,
-        "APP_AUTH_ISSUER": ISSUER,
-        "APP_AUTH_AUDIENCE": AUDIENCE,
-        "APP_AUTH_JWKS_FILE": jwks_file,
-        "APP_RATE_LIMIT": "0",
-    }
+def server(backend_settings: dict[str, str], trust_env: Mapping[str, str], tmp_path: Path) -> Any:
+    env = {**backend_settings, **trust_env, "APP_RATE_LIMIT": "0"}
     with run_server(tmp_path, env) as server:
         yield server
 

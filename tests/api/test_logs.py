@@ -16,6 +16,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,6 @@ from fastapi.testclient import TestClient
 from app.http.logs import configure_logging
 from app.main import create_app
 from app.settings import Settings
-from tests.auth.tokens import AUDIENCE, ISSUER
 
 from .conftest import Token
 
@@ -69,7 +69,7 @@ def stdout_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], str]]:
 
 @pytest.fixture
 def dynamodb_client(
-    dynamodb_url: str, fake_aws: None, monkeypatch: pytest.MonkeyPatch, jwks_file: str
+    dynamodb_url: str, fake_aws: None, monkeypatch: pytest.MonkeyPatch, trust: dict[str, Any]
 ) -> Iterator[TestClient]:
     """The app on the DynamoDB store, signing with a known secret and session token."""
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
@@ -78,9 +78,7 @@ def dynamodb_client(
         store="dynamodb",
         dynamodb_table=f"test-{uuid.uuid4().hex[:12]}",
         dynamodb_endpoint_url=dynamodb_url,
-        auth_issuer=ISSUER,
-        auth_audience=[AUDIENCE],
-        auth_jwks_file=jwks_file,
+        **trust,
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.auth.tokens import AUDIENCE, ISSUER
 
 from .conftest import Token, settings_from
 
@@ -96,16 +95,12 @@ class FakeClock:
 
 
 def test_another_container_sees_a_write_within_the_cache_period(
-    app: FastAPI, backend_settings: dict[str, str], jwks_file: str, chef: dict[str, str]
+    app: FastAPI, backend_settings: dict[str, str], trust: dict[str, Any], chef: dict[str, str]
 ) -> None:
     """Two containers (two app instances) on one store: the one that did not write
     serves its cached menu for a moment, then the write, at most the promised period
     later (the other container's cache is not cleared by the write)."""
-    other_container = create_app(
-        settings_from(
-            backend_settings, auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks_file
-        )
-    )
+    other_container = create_app(settings_from(backend_settings, **trust))
     pizza = {"name": "Margherita", "price_cents": 1150, "available": True}
     with TestClient(app) as writer, TestClient(other_container) as reader:
         clock = FakeClock()

@@ -1,12 +1,8 @@
-"""A real JWKS endpoint on loopback, served by the tests, and an app that trusts it."""
+"""An app that trusts the real JWKS endpoint on loopback (tests/conftest.py's `jwks_server`)."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,50 +14,9 @@ from app.auth.keys import JwksCache
 from app.auth.verify import TokenVerifier
 from app.main import create_app
 from app.settings import Settings
+from tests.jwks_server import JwksServer
 
-from .tokens import AUDIENCE, ISSUER, Issuer
-
-
-class JwksServer:
-    def __init__(self, issuer: Issuer) -> None:
-        self.issuer = issuer
-        self.requests = 0
-        self.mode = "ok"  # "ok", "down" (503), "slow" (answers after slow_seconds)
-        self.slow_seconds = 5.0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests += 1
-                if server.mode == "slow":
-                    time.sleep(server.slow_seconds)
-                if server.mode == "down":
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                body = json.dumps(server.issuer.jwks()).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        class QuietServer(ThreadingHTTPServer):
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that timed out on the slow endpoint: expected here
-
-        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from .tokens import AUDIENCE, ISSUER
 
 
 class FakeClock:
@@ -73,18 +28,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def issuer() -> Issuer:
-    return Issuer()
-
-
-@pytest.fixture
-def jwks_server(issuer: Issuer) -> Iterator[JwksServer]:
-    server = JwksServer(issuer)
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
-from .conftest import JwksServer, bearer
+from tests.jwks_server import JwksServer
+
+from .conftest import bearer
 from .tokens import AUDIENCE, ISSUER, Issuer, b64, b64json
 
 

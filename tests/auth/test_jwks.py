@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import RSAKey
 
 from app.auth.keys import FetchPending, JwksCache, KeyNotFound
+from tests.jwks_server import JwksServer
 
-from .conftest import FakeClock, JwksServer, bearer
+from .conftest import FakeClock, bearer
 from .tokens import Issuer
 
 ROTATED = RSAKey.generate_key(2048, parameters={"kid": "rsa-2", "alg": "RS256", "use": "sig"})

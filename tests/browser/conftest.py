@@ -7,10 +7,9 @@ of its own. Everything talks only to 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +19,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
 from tests.e2e.conftest import Server, run_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -147,17 +145,11 @@ def sites() -> Iterator[Sites]:
 
 
 @pytest.fixture(scope="module")
-def api(sites: Sites, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def api(
+    sites: Sites, trust_env: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("browser-api")
-    jwks = tmp / "jwks.json"
-    jwks.write_text(json.dumps(Issuer().jwks()))
-    env = {
-        "APP_CORS_ALLOW_ORIGINS": sites.allowed.origin,
-        "APP_AUTH_ISSUER": ISSUER,
-        "APP_AUTH_AUDIENCE": AUDIENCE,
-        "APP_AUTH_JWKS_FILE": str(jwks),
-        "APP_RATE_LIMIT": "1000/minute",
-    }
+    env = {**trust_env, "APP_CORS_ALLOW_ORIGINS": sites.allowed.origin, "APP_RATE_LIMIT": "1000/minute"}
     with run_server(tmp, env) as server:
         yield server
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_sam import OWN_POOL, SAM, TEMPLATE, Stack, load_template, run
+from tests.deploy.stack import OWN_POOL, SAM, TEMPLATE, Stack, load_template, run
 
 DOMAIN = {
     **OWN_POOL,

@@ -10,17 +10,7 @@ from typing import Any
 
 from app.main import create_app
 from app.settings import Settings
-from tests.deploy.test_sam import (
-    OPENAPI_METHODS,
-    SAM,
-    TEMPLATE,
-    Stack,
-    load_template,
-    run,
-    sam_transform,
-)
-
-__all__ = ["sam_transform"]  # the module-scoped fixture, shared with test_sam.py
+from tests.deploy.stack import OPENAPI_METHODS, SAM, TEMPLATE, Stack, load_template, run
 
 EXTERNAL = {"AuthIssuer": "https://login.example.com", "AuthAudience": "aud-1,aud-2", "AuthScopePrefix": ""}
 

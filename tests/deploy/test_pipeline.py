@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.test_sam import ROOT, load_template
+from tests.deploy.stack import ROOT, load_template
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PIPELINE = ROOT / "ops" / "pipeline.yaml"

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.deploy.test_sam import ROOT
+from tests.deploy.stack import ROOT
 
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 REGION = "us-east-1"
@@ -38,6 +38,9 @@ CREDENTIALS = {
 
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    # A moto server of its own, not the session's `dynamodb_url`: that one may be
+    # DynamoDB Local (APP_TEST_DYNAMODB_ENDPOINT_URL), which speaks no CloudFormation,
+    # S3 or CloudFront, and this module's stack and bucket are its own.
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

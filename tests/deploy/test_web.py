@@ -1,6 +1,6 @@
 """The web app's hosting in template.yaml: a private bucket behind its own CloudFront
 distribution, its security headers, the routes' fallback, and the wiring into CORS
-and the Cognito web client. Evaluated with test_sam's Stack, as CloudFormation would."""
+and the Cognito web client. Evaluated with tests/deploy/stack.py's Stack, as CloudFormation would."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
-from tests.deploy.test_sam import EXTERNAL_AUTH, ROOT, STAND_IN_IDS, WEB_DOMAIN, Stack, load_template
+from tests.deploy.stack import EXTERNAL_AUTH, ROOT, STAND_IN_IDS, WEB_DOMAIN, Stack, load_template
 
 pytestmark = pytest.mark.deploy
 

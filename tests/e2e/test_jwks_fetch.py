@@ -18,8 +18,8 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 
-from tests.auth.conftest import JwksServer
 from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.jwks_server import JwksServer
 
 from .conftest import Server
 
@@ -28,12 +28,10 @@ HELLO_BOUND = 0.5  # /hello answers in milliseconds; a frozen loop makes it seco
 
 
 @pytest.fixture
-def slow_jwks() -> Iterator[JwksServer]:
-    server = JwksServer(Issuer())
-    server.mode = "slow"
-    server.slow_seconds = FETCH_SECONDS
-    yield server
-    server.close()
+def slow_jwks(jwks_server: JwksServer) -> JwksServer:
+    jwks_server.mode = "slow"
+    jwks_server.slow_seconds = FETCH_SECONDS
+    return jwks_server
 
 
 @pytest.fixture

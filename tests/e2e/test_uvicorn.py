@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -54,8 +55,15 @@ def test_errors_over_http_are_problem_json(server: Server) -> None:
 def test_access_log_lines_are_json(server: Server) -> None:
     response = httpx.get(server.url + "/hello", headers={"authorization": "Bearer not-logged"})
     request_id = response.headers["x-request-id"]
-    entries = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
-    mine = [e for e in entries if e.get("request_id") == request_id]
+    # The line is written when the response ends, which the client may see first:
+    # give the server's log a moment to have it (then exactly one).
+    deadline = time.monotonic() + 5
+    while True:
+        entries = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
+        mine = [e for e in entries if e.get("request_id") == request_id]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert len(mine) == 1
     assert mine[0]["path"] == "/hello"
     assert mine[0]["status"] == 200

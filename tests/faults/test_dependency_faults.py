@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +16,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.store.dynamodb import DynamoStore
 from app.store.sqlite import SqliteStore
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 from tests.dynamo_server import new_client
 
 from .proxy import FaultProxy
@@ -31,17 +31,8 @@ def proxy(dynamodb_url: str) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-@pytest.fixture
-def jwks(tmp_path: Path) -> str:
-    path = tmp_path / "jwks.json"
-    path.write_text(json.dumps(Issuer().jwks()))
-    return str(path)
-
-
-def settings(jwks: str, **values: object) -> Settings:
-    return Settings(
-        auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks, rate_limit="0", **values
-    )  # type: ignore[arg-type]
+def settings(trust: dict[str, Any], **values: object) -> Settings:
+    return Settings(**trust, rate_limit="0", **values)  # type: ignore[arg-type]
 
 
 def headers(scope: str = "orders:read orders:write", **extra: str) -> dict[str, str]:
@@ -50,11 +41,11 @@ def headers(scope: str = "orders:read orders:write", **extra: str) -> dict[str, 
 
 @pytest.fixture
 def dynamo_client(
-    proxy: FaultProxy, dynamodb_url: str, jwks: str, fake_aws: None
+    proxy: FaultProxy, dynamodb_url: str, trust: dict[str, Any], fake_aws: None
 ) -> Iterator[tuple[TestClient, DynamoStore]]:
     # The app talks to the proxy; the test reads the truth straight from the server.
     table = f"faults-{time.time_ns()}"
-    app = create_app(settings(jwks, store="dynamodb", dynamodb_table=table, dynamodb_endpoint_url=proxy.url))
+    app = create_app(settings(trust, store="dynamodb", dynamodb_table=table, dynamodb_endpoint_url=proxy.url))
     truth = DynamoStore(table, client=new_client(dynamodb_url))
     with TestClient(app, raise_server_exceptions=False) as client:
         chef = headers("menu:write")
@@ -114,10 +105,10 @@ def test_a_latency_spike_fails_fast_not_at_the_lambda_timeout(
     assert elapsed < 9.0  # the function timeout is 10 s: the client hears a clear 503 first
 
 
-def test_sqlite_database_locked_is_retried_then_503(tmp_path: Path, jwks: str) -> None:
+def test_sqlite_database_locked_is_retried_then_503(tmp_path: Path, trust: dict[str, Any]) -> None:
     path = str(tmp_path / "locked.db")
     store = SqliteStore(path, busy_timeout=0.5)
-    app = create_app(settings(jwks, sqlite_path=path), store=store)
+    app = create_app(settings(trust, sqlite_path=path), store=store)
     with TestClient(app, raise_server_exceptions=False) as client:
         chef = headers("menu:write")
         assert (

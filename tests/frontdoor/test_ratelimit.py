@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from app.ratelimit.factory import build_limiter
 from app.ratelimit.limiter import Limiter, MemoryCounter
 from app.settings import RateLimit, Settings
 from app.store.sdk import CLIENT_CONFIG
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 from tests.dynamo_server import new_client, new_store
 
 
@@ -117,23 +118,16 @@ def test_concurrent_hits_never_admit_more_than_the_limit(counter_factory: Callab
 
 
 def test_two_app_instances_share_one_dynamodb_limit(
-    dynamodb_url: str, fake_aws: None, tmp_path: object
+    dynamodb_url: str, fake_aws: None, trust: dict[str, Any]
 ) -> None:
     issuer = Issuer()
-    jwks = f"{tmp_path}/jwks.json"
-    import json
-
-    with open(jwks, "w") as handle:
-        json.dump(issuer.jwks(), handle)
     table = new_store(dynamodb_url).table_name
     settings = Settings(
         store="dynamodb",
         dynamodb_table=table,
         dynamodb_endpoint_url=dynamodb_url,
         rate_limit="10/minute",
-        auth_issuer=ISSUER,
-        auth_audience=[AUDIENCE],
-        auth_jwks_file=jwks,
+        **trust,
     )
     headers = {"Authorization": f"Bearer {issuer.token(sub='carol', scope='orders:read')}"}
     statuses = []
@@ -183,14 +177,11 @@ def test_x_forwarded_for_does_not_change_the_client(limited_client: TestClient) 
     assert statuses == [200, 200, 429, 429]
 
 
-def test_authenticated_callers_are_limited_by_sub(make_app: Callable[..., FastAPI], tmp_path: object) -> None:
-    import json
-
+def test_authenticated_callers_are_limited_by_sub(
+    make_app: Callable[..., FastAPI], trust: dict[str, Any]
+) -> None:
     issuer = Issuer()
-    jwks = f"{tmp_path}/jwks.json"
-    with open(jwks, "w") as handle:
-        json.dump(issuer.jwks(), handle)
-    app = make_app(rate_limit="2/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks)
+    app = make_app(rate_limit="2/minute", **trust)
     alice = {"Authorization": f"Bearer {issuer.token(sub='alice')}"}
     bob = {"Authorization": f"Bearer {issuer.token(sub='bob')}"}
     with TestClient(app) as client:
@@ -318,14 +309,9 @@ def test_dynamodb_counter_items_expire(dynamodb_url: str) -> None:
 
 
 @pytest.fixture
-def strict_app(make_app: Callable[..., FastAPI], tmp_path: object) -> FastAPI:
+def strict_app(make_app: Callable[..., FastAPI], trust: dict[str, Any]) -> FastAPI:
     """3/minute, trusting a JWKS file of the test issuer's keys."""
-    import json
-
-    jwks = f"{tmp_path}/jwks.json"
-    with open(jwks, "w") as handle:
-        json.dump(Issuer().jwks(), handle)
-    return make_app(rate_limit="3/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=jwks)
+    return make_app(rate_limit="3/minute", **trust)
 
 
 def _bad_signature(issuer: Issuer) -> str:

@@ -6,7 +6,6 @@ fix went into the product (see test_schemathesis.py for the fuzzer itself).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,15 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps(Issuer().jwks()))
+def client(tmp_path: Path, trust: dict[str, Any]) -> Iterator[TestClient]:
     settings = Settings(
-        auth_issuer=ISSUER,
-        auth_audience=[AUDIENCE],
-        auth_jwks_file=str(jwks),
+        **trust,
         rate_limit="0",
         sqlite_path=str(tmp_path / "app.db"),
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from app.http.problems import TYPE_PREFIX
 from app.main import create_app
 from app.menu.schemas import ITEM_ID_PATTERN
 from app.settings import Settings
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 from tests.e2e.conftest import Server, run_server
 
 EXAMPLES_PER_OPERATION = 100
@@ -182,17 +182,11 @@ def admin() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory, admin: dict[str, str]) -> Iterator[Server]:
+def fuzz_server(
+    tmp_path_factory: pytest.TempPathFactory, trust_env: Mapping[str, str], admin: dict[str, str]
+) -> Iterator[Server]:
     tmp_path = tmp_path_factory.mktemp("fuzz")
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps(Issuer().jwks()))
-    env = {
-        "APP_STORE": "sqlite",
-        "APP_AUTH_ISSUER": ISSUER,
-        "APP_AUTH_AUDIENCE": AUDIENCE,
-        "APP_AUTH_JWKS_FILE": str(jwks),
-        "APP_RATE_LIMIT": "0",
-    }
+    env = {"APP_STORE": "sqlite", **trust_env, "APP_RATE_LIMIT": "0"}
     with run_server(tmp_path, env) as server:
         yield server
         _assert_no_tracebacks(server.log_path)

@@ -7,7 +7,6 @@ import base64
 import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from app.auth.middleware import public
 from app.aws_lambda.adapter import LambdaAdapter
 from app.aws_lambda.stage import public_paths
 from app.system.router import HELLO
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 
 from .conftest import LambdaContext, http_v1, http_v2, json_body, load, rest_v1
 
@@ -275,14 +274,10 @@ def test_access_log_line_carries_embedded_metrics_on_lambda(
 
 
 def test_failed_authentication_counts_against_the_events_source_ip(
-    make_app: Callable[..., FastAPI], tmp_path: Path
+    make_app: Callable[..., FastAPI], trust: dict[str, Any]
 ) -> None:
     issuer = Issuer()
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps(issuer.jwks()))
-    app = make_app(
-        rate_limit="3/minute", auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=str(jwks)
-    )
+    app = make_app(rate_limit="3/minute", **trust)
     handler = LambdaAdapter(app)
     # A published kid, signed by a key the issuer never published.
     forged = issuer.raw({"alg": "RS256", "kid": "rsa-1"}, json.dumps(issuer.claims()), key=issuer.rogue)
@@ -312,12 +307,10 @@ def test_failed_authentication_counts_against_the_events_source_ip(
     ids=["http-api-v2-prod", "http-api-v1-prod", "rest-api-prod", "http-api-v2-default"],
 )
 def test_an_undeclared_route_is_protected_under_a_named_stage(
-    make_app: Callable[..., FastAPI], tmp_path: Path, build: Callable[[str], dict[str, Any]]
+    make_app: Callable[..., FastAPI], trust: dict[str, Any], build: Callable[[str], dict[str, Any]]
 ) -> None:
     issuer = Issuer()
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps(issuer.jwks()))
-    app = make_app(auth_issuer=ISSUER, auth_audience=[AUDIENCE], auth_jwks_file=str(jwks))
+    app = make_app(**trust)
 
     # Declared nowhere as public and asking for nothing: deny by default.
     @app.get("/test/undeclared")

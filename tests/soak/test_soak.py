@@ -20,7 +20,7 @@ from app.aws_lambda.adapter import LambdaAdapter
 from app.http.logs import JsonFormatter
 from app.main import create_app
 from app.settings import Settings
-from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
+from tests.auth.tokens import Issuer
 from tests.lambda_events.conftest import LambdaContext, http_v2, load
 
 INVOCATIONS = 20_000
@@ -54,19 +54,15 @@ def logs_to_devnull() -> Iterator[None]:
             root.handlers = saved
 
 
-def test_soak(tmp_path: Path) -> None:
+def test_soak(tmp_path: Path, trust: dict[str, Any]) -> None:
     with logs_to_devnull():
-        soak(tmp_path)
+        soak(tmp_path, trust)
 
 
-def soak(tmp_path: Path) -> None:
+def soak(tmp_path: Path, trust: dict[str, Any]) -> None:
     issuer = Issuer()
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps(issuer.jwks()))
     settings = Settings(
-        auth_issuer=ISSUER,
-        auth_audience=[AUDIENCE],
-        auth_jwks_file=str(jwks),
+        **trust,
         sqlite_path=str(tmp_path / "soak.db"),
         rate_limit="1000000/second",
     )

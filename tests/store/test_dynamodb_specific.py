@@ -11,7 +11,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,15 +34,9 @@ from app.store.dynamodb import (
     TTL_ATTRIBUTE,
     DynamoStore,
 )
-from tests.dynamo_server import new_client, new_store, serve
+from tests.dynamo_server import new_client, new_store
 
 NOW = 1_790_000_000
-
-
-@pytest.fixture(scope="module")
-def dynamo_url() -> Iterator[str]:
-    with serve() as url:
-        yield url
 
 
 @pytest.fixture
@@ -78,9 +71,9 @@ class Watched(NamedTuple):
 
 
 @pytest.fixture
-def watched(dynamo_url: str) -> Watched:
-    client = new_client(dynamo_url)
-    store = new_store(dynamo_url, client)
+def watched(dynamodb_url: str) -> Watched:
+    client = new_client(dynamodb_url)
+    store = new_store(dynamodb_url, client)
     sent = SentOperations()
     client.meta.events.register("before-send.dynamodb", sent)
     return Watched(sent, store, client)
@@ -107,9 +100,9 @@ def completion(key: str, owner: str) -> IdempotencyCompletion:
 # -- the table -------------------------------------------------------------------
 
 
-def test_ensure_table_creates_the_documented_keys_index_billing_and_ttl(dynamo_url: str) -> None:
-    store = new_store(dynamo_url)
-    client = new_client(dynamo_url)
+def test_ensure_table_creates_the_documented_keys_index_billing_and_ttl(dynamodb_url: str) -> None:
+    store = new_store(dynamodb_url)
+    client = new_client(dynamodb_url)
 
     table = client.describe_table(TableName=store.table_name)["Table"]
     assert table["KeySchema"] == KEY_SCHEMA
@@ -136,10 +129,10 @@ def test_ensure_table_on_an_existing_table_keeps_its_data(
     assert store.get_order("01ORDER") == make_order("01ORDER")
 
 
-def test_items_carry_their_keys_numbers_and_a_numeric_ttl(dynamo_url: str) -> None:
+def test_items_carry_their_keys_numbers_and_a_numeric_ttl(dynamodb_url: str) -> None:
     """DynamoDB's TTL ignores an ``expires_at`` that is not a Number of epoch seconds."""
-    store = new_store(dynamo_url)
-    client = new_client(dynamo_url)
+    store = new_store(dynamodb_url)
+    client = new_client(dynamodb_url)
     store.claim_idempotency("k1", "fp", owner="o1", now=NOW, lock_until=NOW + 30, expires_at=NOW + 86400)
     store.create_order(make_order("01ORDER"), completion("k1", "o1"))
 
@@ -236,8 +229,8 @@ def test_a_duplicate_order_id_in_the_transaction_is_already_exists_and_keeps_the
     assert again.state == "in_progress"
 
 
-def test_a_lost_key_in_the_transaction_is_version_conflict_and_writes_no_order(dynamo_url: str) -> None:
-    store = new_store(dynamo_url)
+def test_a_lost_key_in_the_transaction_is_version_conflict_and_writes_no_order(dynamodb_url: str) -> None:
+    store = new_store(dynamodb_url)
     store.claim_idempotency("k1", "fp", owner="o1", now=NOW, lock_until=NOW + 30, expires_at=NOW + 86400)
 
     with pytest.raises(VersionConflict):
@@ -249,8 +242,8 @@ def test_a_lost_key_in_the_transaction_is_version_conflict_and_writes_no_order(d
 # -- failures become StoreUnavailable, quickly ---------------------------------------
 
 
-def test_a_missing_table_is_store_unavailable_naming_the_table(dynamo_url: str) -> None:
-    store = DynamoStore("no-such-table", client=new_client(dynamo_url))
+def test_a_missing_table_is_store_unavailable_naming_the_table(dynamodb_url: str) -> None:
+    store = DynamoStore("no-such-table", client=new_client(dynamodb_url))
 
     with pytest.raises(StoreUnavailable, match="no-such-table"):
         store.get_order("01ORDER")

@@ -1,0 +1,194 @@
+"""SnapStart (EnableSnapStart): the API's target is the function, or with SnapStart its
+alias; in the template, through the SAM transform, and the version that every parameter
+change publishes.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.deploy.stack import (
+    ALL_OPTIONS,
+    EXTERNAL_AUTH,
+    FUNCTION_ARN,
+    SAMCONFIG,
+    STAND_IN_IDS,
+    SUB_VARIABLE,
+    Stack,
+    load_template,
+    parameter_overrides,
+    routes,
+)
+
+pytestmark = pytest.mark.deploy
+
+
+ALIAS = "live"
+
+
+def integration_targets(stack: Stack) -> set[str]:
+    """The Lambda ARN in every route's integration URI, as the stack evaluates it."""
+    body = stack.resolve(stack.template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"])
+    found = set()
+    for item in body["paths"].values():
+        for operation in item.values():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            match = re.fullmatch(
+                r"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/(.+)/invocations", uri
+            )
+            assert match, uri
+            found.add(match.group(1))
+    return found
+
+
+def test_snapstart_is_a_parameter_off_by_default() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["EnableSnapStart"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("false", ["false", "true"])
+    props = template["Resources"]["ApiFunction"]["Properties"]
+    # Python SnapStart needs python3.12 or later.
+    major, minor = map(int, props["Runtime"].removeprefix("python").split("."))
+    assert (major, minor) >= (3, 12)
+    # SnapStart applies to published versions only: SAM publishes one per change and
+    # keeps only the current one (old versions would keep their snapshots, and their
+    # cache charges, alive).
+    assert props["AutoPublishAlias"] == ALIAS
+    assert props["AutoPublishAliasAllProperties"] is True
+    assert props["VersionDeletionPolicy"] == "Delete"
+
+    off = Stack(template).properties("ApiFunction")
+    on = Stack(template, {"EnableSnapStart": "true"}).properties("ApiFunction")
+    assert off["SnapStart"] == {"ApplyOn": "None"}
+    assert on["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert "VersionDescription" not in off
+    assert on["VersionDescription"]
+    # Nothing else about the function changes.
+    for props in (off, on):
+        del props["SnapStart"]
+        props.pop("VersionDescription", None)
+    assert off == on
+
+
+def test_api_invokes_the_function_or_with_snapstart_its_alias() -> None:
+    """Without SnapStart the API invokes the unqualified function, as before; with it,
+    the alias, since only a published version restores from the snapshot. The one
+    invoke permission follows, for this API's stage only."""
+    template = load_template()
+    for options, target in (
+        ({}, FUNCTION_ARN),
+        ({"EnableSnapStart": "true"}, STAND_IN_IDS["ApiFunction.Alias"]),
+    ):
+        stack = Stack(template, options)
+        assert integration_targets(stack) == {target}, options
+        permissions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Permission"]
+        assert permissions == ["ApiFunctionInvokePermission"]
+        permission = stack.properties("ApiFunctionInvokePermission")
+        assert permission == {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": target,
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": f"arn:aws:execute-api:us-east-1:123456789012:{STAND_IN_IDS['HttpApi']}/dev/*",
+        }
+
+
+def test_transform_wires_the_alias_and_nothing_else(
+    sam_transform: Callable[[dict[str, str]], dict[str, Any]],
+) -> None:
+    """After SAM's transform: one version (deleted when replaced) and the alias; the
+    routes and the permission are the template's own, pointing at the function or
+    the alias by the same condition."""
+    for options, target in (({}, FUNCTION_ARN), (ALL_OPTIONS, STAND_IN_IDS["ApiFunctionAliaslive"])):
+        transformed = sam_transform(options)
+        resources = transformed["Resources"]
+        versions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Version"}
+        ((version_id, version),) = versions.items()
+        assert version["DeletionPolicy"] == "Delete"
+        aliases = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Alias"}
+        assert list(aliases) == [f"ApiFunctionAlias{ALIAS}"]
+        assert aliases[f"ApiFunctionAlias{ALIAS}"]["Properties"]["FunctionVersion"] == {
+            "Fn::GetAtt": [version_id, "Version"]
+        }
+        assert [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Permission"] == [
+            "ApiFunctionInvokePermission"
+        ]
+        stack = Stack(transformed, options)
+        body = resources["HttpApi"]["Properties"]["Body"]
+        assert {("ANY", "/"), ("ANY", "/{proxy+}")} <= routes(body)
+        uris = {
+            str(stack.evaluate(operation["x-amazon-apigateway-integration"]["uri"]))
+            for item in body["paths"].values()
+            for operation in item.values()
+        }
+        assert uris == {f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{target}/invocations"}
+        assert (
+            stack.evaluate(resources["ApiFunctionInvokePermission"]["Properties"]["FunctionName"]) == target
+        )
+        snap_start = stack.resolve(resources["ApiFunction"]["Properties"]["SnapStart"])
+        assert snap_start == {"ApplyOn": "PublishedVersions" if options else "None"}
+
+
+def parameters_used(template: dict[str, Any], value: Any) -> set[str]:
+    """The parameters a value depends on: through Ref, Fn::Sub and conditions."""
+    parameters = template["Parameters"]
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if key == "Ref" and item in parameters:
+                    found.add(item)
+                elif key == "Fn::Sub":
+                    text, variables = (item, {}) if isinstance(item, str) else item
+                    found.update(
+                        n for _, n in SUB_VARIABLE.findall(text) if n in parameters and n not in variables
+                    )
+                    walk(variables)
+                elif key == "Fn::If":
+                    walk(template["Conditions"][item[0]])
+                    walk(item[1:])
+                elif key == "Condition" and isinstance(item, str):
+                    walk(template["Conditions"][item])
+                else:
+                    walk(item)
+
+    walk(value)
+    return found
+
+
+def test_with_snapstart_every_parameter_change_publishes_a_version() -> None:
+    """SAM hashes the function's properties as written, not the parameter values in
+    them, so a change of LogLevel alone would publish no version and the alias would
+    keep the old configuration. With SnapStart, the version's description carries
+    every parameter the function depends on: a change replaces the version. Its 256
+    characters must hold the configurations in samconfig.toml."""
+    template = load_template()
+    props = template["Resources"]["ApiFunction"]["Properties"]
+    depends_on = parameters_used(template, {k: v for k, v in props.items() if k != "VersionDescription"})
+    assert {
+        "Stage",
+        "MemorySize",
+        "LogLevel",
+        "CorsAllowOrigins",
+        "AuthIssuer",
+        "EnableTracing",
+    } <= depends_on
+    condition, fingerprint, otherwise = props["VersionDescription"]["Fn::If"]
+    assert condition == "SnapStartEnabled"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    # EnableSnapStart itself: the description appears (a replacement) when it turns on.
+    assert parameters_used(template, fingerprint) == depends_on - {"EnableSnapStart"}
+
+    config = tomllib.loads(SAMCONFIG.read_text())
+    for name in ("default", "prod"):
+        for extra in ({}, EXTERNAL_AUTH | {"AuthScopePrefix": "api://orders/"}):
+            overrides = parameter_overrides(config[name]) | extra | {"EnableSnapStart": "true"}
+            description = Stack(template, overrides).properties("ApiFunction")["VersionDescription"]
+            assert len(description) <= 256, (name, description)
