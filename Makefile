@@ -17,6 +17,12 @@ PY := $(VENV)/bin/python
 SAM := .venv-sam/bin/sam
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
+
+# make web-check, web-api, web-build, screenshots (the web app, web/). Included
+# here, before any rule names $(WEB_DIST) or $(WEB_NPM) as a prerequisite: make
+# expands prerequisites as it reads them, so a later include would leave them empty.
+include $(dir $(firstword $(MAKEFILE_LIST)))web/web.mk
 
 .PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke deploy mutate
 
@@ -93,7 +99,6 @@ lint: $(VENV)/.installed
 # Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
 # machine). Playwright drives it by path: `playwright install` would download a
 # browser build of its own, which cannot be fetched here. Runs only when missing.
-CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
@@ -160,13 +165,10 @@ clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # sam build runs `make build-ApiFunction` (template.yaml, BuildMethod: makefile); the recipe:
-include $(dir $(lastword $(MAKEFILE_LIST)))lambda-build.mk
+include $(dir $(firstword $(MAKEFILE_LIST)))lambda-build.mk
 
 # make bench, make bench-smoke (the regression guard that `make test` runs):
 include $(dir $(firstword $(MAKEFILE_LIST)))bench/bench.mk
-
-# make web-check, web-api, web-build, screenshots (the web app, web/):
-include $(dir $(firstword $(MAKEFILE_LIST)))web/web.mk
 
 # make cloud, make cloud-token (the HTTP API twin, twin/):
 include $(dir $(firstword $(MAKEFILE_LIST)))twin/twin.mk
