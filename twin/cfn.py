@@ -20,8 +20,17 @@ class StackError(Exception):
     """The template asks for something the twin does not model; the message says what."""
 
 
-_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
-_NO_VALUE = object()
+SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
+
+
+class _NoValue:
+    """What Ref AWS::NoValue evaluates to: the property or list item is left out."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
 
 
 class Evaluator:
@@ -77,7 +86,7 @@ class Evaluator:
         if name in self.pseudo:
             return self.pseudo[name]
         if name == "AWS::NoValue":
-            return _NO_VALUE
+            return NO_VALUE
         if name not in self.template["Resources"]:
             raise StackError(f"Ref to unknown {name}")
         return self.physical_id(name)
@@ -99,17 +108,17 @@ class Evaluator:
             name = match.group(2)
             if name in variables:
                 return str(self.evaluate(variables[name]))
-            if "." in name and not name.startswith("AWS::"):
+            if "." in name and not name.startswith("AWS::") and not name.endswith(".Alias"):
                 return self.get_att(*name.split(".", 1))
             return str(self.ref(name))
 
-        return _SUB_VARIABLE.sub(replace, text)
+        return SUB_VARIABLE.sub(replace, text)
 
     def evaluate(self, value: Any) -> Any:
         """A value with every intrinsic function in it evaluated (AWS::NoValue left out)."""
         if isinstance(value, list):
             evaluated = [self.evaluate(item) for item in value]
-            return [item for item in evaluated if item is not _NO_VALUE]
+            return [item for item in evaluated if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -121,7 +130,7 @@ class Evaluator:
             if key.startswith("Fn::"):
                 return self._function(key, argument)
         items = {key: self.evaluate(item) for key, item in value.items()}
-        return {key: item for key, item in items.items() if item is not _NO_VALUE}
+        return {key: item for key, item in items.items() if item is not NO_VALUE}
 
     def _function(self, name: str, argument: Any) -> Any:
         if name == "Fn::GetAtt":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from twin.cfn import NO_VALUE, Evaluator
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -150,46 +151,29 @@ STAND_IN_ATTRIBUTES = {
         "arn:aws:cloudfront::123456789012:function/serverless-api-dev-web-routes"
     ),
 }
-SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
-class _NoValue:
-    """What Ref AWS::NoValue evaluates to: the property or list item is left out."""
-
-    def __repr__(self) -> str:
-        return "AWS::NoValue"
-
-
-NO_VALUE = _NoValue()
-
-
-class Stack:
-    """The template as CloudFormation would evaluate it for the given parameters:
-    conditions, rules, Ref, Fn::GetAtt, Fn::If, Fn::Sub and the condition functions,
-    no more.
-    Anything else fails the test, so a new construct cannot be waved through."""
+class Stack(Evaluator):
+    """The template as CloudFormation would evaluate it for the given parameters
+    (the twin's evaluator, twin/cfn.py), made strict for the deploy tests: every
+    resource id and attribute a test reaches is a named stand-in, a Ref or GetAtt of
+    a resource the stack does not create fails, conditions must be booleans, and the
+    un-transformed template's ``Function.Alias`` resolves."""
 
     def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
-        self.template = template
-        unknown = set(overrides or {}) - set(template["Parameters"])
-        assert not unknown, f"unknown parameters {unknown}"
-        defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
-        self.parameters = defaults | (overrides or {})
+        super().__init__(template, PSEUDO_PARAMETERS["AWS::StackName"], overrides or {})
+        self.pseudo = dict(PSEUDO_PARAMETERS)
 
     def condition(self, name: str) -> bool:
         value = self.evaluate(self.template["Conditions"][name])
         assert isinstance(value, bool), f"condition {name} is not a boolean"
         return value
 
-    def exists(self, logical_id: str) -> bool:
-        resource = self.template["Resources"][logical_id]
-        return "Condition" not in resource or self.condition(resource["Condition"])
-
     def ref(self, name: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
+        if name in self.pseudo:
+            return self.pseudo[name]
         if name == "AWS::NoValue":
             return NO_VALUE
         if name.endswith(".Alias"):  # SAM: the alias of a function with AutoPublishAlias
@@ -207,73 +191,14 @@ class Stack:
         assert key in STAND_IN_ATTRIBUTES, f"no stand-in for {logical_id}.{attribute}; add one"
         return STAND_IN_ATTRIBUTES[key]
 
-    def sub(self, text: str, variables: dict[str, Any]) -> str:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(1):  # ${!Literal} stands for ${Literal}
-                return "${" + match.group(2) + "}"
-            name = match.group(2)
-            if name in variables:
-                return str(self.evaluate(variables[name]))
-            if name.endswith(".Alias"):
-                return str(self.ref(name))
-            if "." in name:
-                return self.get_att(*name.split(".", 1))
-            return self.ref(name)
-
-        return SUB_VARIABLE.sub(replace, text)
-
     def resolve(self, value: Any) -> Any:
         """A property value with every intrinsic function in it evaluated, and what
         evaluates to AWS::NoValue left out."""
-        if isinstance(value, list):
-            items = [self.resolve(item) for item in value]
-            return [item for item in items if item is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        (first,) = value if len(value) == 1 else ("",)
-        if first in ("Ref", "Condition") or first.startswith("Fn::"):
-            return self.resolve(self.evaluate(value))
-        items = {key: self.resolve(item) for key, item in value.items()}
-        return {key: item for key, item in items.items() if item is not NO_VALUE}
+        return self.evaluate(value)
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         assert self.exists(logical_id), f"{logical_id} is not created by this stack"
         return self.resolve(self.template["Resources"][logical_id].get("Properties", {}))
-
-    def evaluate(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.evaluate(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        assert len(value) == 1, f"not an intrinsic function: {value!r}"
-        ((function, argument),) = value.items()
-        if function == "Ref":
-            return self.ref(argument)
-        if function == "Condition":
-            return self.condition(argument)
-        if function == "Fn::GetAtt":
-            logical_id, attribute = argument
-            return self.get_att(logical_id, attribute)
-        if function == "Fn::If":
-            # A branch may be a plain value (a mapping, a list) as well as a function.
-            name, when_true, when_false = argument
-            return self.resolve(when_true if self.condition(name) else when_false)
-        if function == "Fn::Equals":
-            left, right = self.evaluate(argument)
-            return str(left) == str(right)
-        if function == "Fn::Not":
-            return not self.evaluate(argument[0])
-        if function == "Fn::And":
-            return all(self.evaluate(argument))
-        if function == "Fn::Or":
-            return any(self.evaluate(argument))
-        if function == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            return self.sub(text, variables)
-        if function == "Fn::Split":
-            separator, text = argument
-            return str(self.evaluate(text)).split(separator)
-        pytest.fail(f"the test cannot evaluate {function}; teach Stack.evaluate()")
 
     def broken_rules(self) -> list[str]:
         """The AssertDescriptions of the template's Rules this stack would fail."""

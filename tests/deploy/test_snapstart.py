@@ -18,12 +18,12 @@ from tests.deploy.stack import (
     FUNCTION_ARN,
     SAMCONFIG,
     STAND_IN_IDS,
-    SUB_VARIABLE,
     Stack,
     load_template,
     parameter_overrides,
     routes,
 )
+from twin.cfn import SUB_VARIABLE
 
 pytestmark = pytest.mark.deploy
 
