@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from joserfc.jwk import RSAKey
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
 
 from app.auth.keys import FetchPending, JwksCache, KeyNotFound
 from tests.jwks_server import JwksServer
 
 from .conftest import FakeClock, bearer
-from .tokens import Issuer
+from .tokens import RSA, Issuer
 
 ROTATED = RSAKey.generate_key(2048, parameters={"kid": "rsa-2", "alg": "RS256", "use": "sig"})
 
@@ -135,3 +138,201 @@ def test_a_lookup_that_may_not_wait_never_waits_for_a_running_fetch(
     with pytest.raises(KeyNotFound):
         cache.key("unknown", "RS256", wait=False)
     assert jwks_server.requests == 1
+
+
+class _Document:
+    """Stands in for the server's issuer: serves exactly this JWKS document."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def jwks(self) -> Any:
+        return self.document
+
+
+def _encode(key: Any, issuer: Issuer) -> str:
+    alg = key.as_dict()["alg"]
+    return jwt.encode({"alg": alg, "kid": key.kid}, issuer.claims(), key, algorithms=[alg])
+
+
+def _rsa_as(kid: str, alg: str) -> RSAKey:
+    return RSAKey.import_key({**RSA.as_dict(private=True), "kid": kid, "alg": alg, "use": "sig"})
+
+
+@pytest.mark.parametrize(
+    "make_key",
+    [
+        pytest.param(lambda: _rsa_as("rsa-384", "RS384"), id="RS384"),
+        pytest.param(lambda: _rsa_as("rsa-512", "RS512"), id="RS512"),
+        pytest.param(
+            lambda: ECKey.generate_key("P-384", parameters={"kid": "ec-384", "alg": "ES384", "use": "sig"}),
+            id="ES384",
+        ),
+        pytest.param(
+            lambda: ECKey.generate_key("P-521", parameters={"kid": "ec-521", "alg": "ES512", "use": "sig"}),
+            id="ES512",
+        ),
+    ],
+)
+def test_every_allowed_algorithm_verifies_with_a_key_of_its_type_and_curve(
+    client: TestClient, issuer: Issuer, make_key: Callable[[], Any]
+) -> None:
+    key = make_key()
+    issuer.published.append(key)
+    response = client.get("/test/me", headers=bearer(_encode(key, issuer)))
+    assert response.status_code == 200, response.text
+
+
+def test_only_signing_keys_of_an_allowed_type_and_alg_are_loaded(tmp_path: Path, issuer: Issuer) -> None:
+    rsa = RSA.as_dict(private=False)
+    ec = issuer.ec.as_dict(private=False)
+    bare_rsa = {k: v for k, v in rsa.items() if k not in ("alg", "use")}
+    bare_ec = {k: v for k, v in ec.items() if k not in ("alg", "use")}
+    document = {
+        "keys": [
+            "not a key",  # skipped, and does not spoil the rest
+            {**bare_rsa, "kid": "rsa-bare"},  # no alg, no use: RS256 for signing
+            {**bare_ec, "kid": "ec-bare"},  # no alg, no use: ES256 for signing
+            {**rsa, "kid": "rsa-enc", "use": "enc"},
+            {**rsa, "kid": "rsa-hs256", "alg": "HS256"},
+            {**rsa, "kid": "rsa-none", "alg": "none"},
+            {**rsa, "kid": "rsa-lower", "alg": "rs256"},
+            {**ec, "kid": "ec-hs256", "alg": "HS256"},
+            {"kty": "oct", "kid": "oct", "alg": "HS256", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"},
+            {"kty": "oct", "kid": "oct-bare", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"},
+            {**bare_rsa, "kid": "rsa-kty-lower", "kty": "rsa"},
+        ]
+    }
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(document))
+    cache = JwksCache(file=str(path))
+    assert cache.key("rsa-bare", "RS256")[1]["kid"] == "rsa-bare"
+    assert cache.key("ec-bare", "ES256")[1]["kid"] == "ec-bare"
+    for kid, alg in [
+        ("rsa-enc", "RS256"),
+        ("rsa-hs256", "HS256"),
+        ("rsa-none", "none"),
+        ("rsa-lower", "rs256"),
+        ("ec-hs256", "HS256"),
+        ("oct", "HS256"),
+        ("oct-bare", "HS256"),
+        ("rsa-kty-lower", "RS256"),
+    ]:
+        with pytest.raises(KeyNotFound):
+            cache.key(kid, alg)
+    assert cache.fetches == 1
+
+
+def test_an_unknown_kid_refetches_once_30_s_have_passed_not_before(
+    jwks_server: JwksServer, clock: FakeClock
+) -> None:
+    cache = JwksCache(url=jwks_server.url, clock=clock)  # the deployed throttle
+    cache.key("rsa-1", "RS256")
+    clock.advance(29.9)
+    with pytest.raises(KeyNotFound):
+        cache.key("unknown", "RS256")
+    assert jwks_server.requests == 1
+    clock.now = 1000.0 + 30.0
+    with pytest.raises(KeyNotFound):
+        cache.key("unknown", "RS256")
+    assert (jwks_server.requests, cache.fetches) == (2, 2)
+
+
+def test_the_deployed_fetch_timeout_is_3_s(jwks_server: JwksServer) -> None:
+    jwks_server.mode = "slow"
+    jwks_server.slow_seconds = 6.0
+    cache = JwksCache(url=jwks_server.url)  # as main.py builds it: the default timeout
+    started = time.monotonic()
+    with pytest.raises(KeyNotFound):
+        cache.key("rsa-1", "RS256")
+    elapsed = time.monotonic() - started
+    assert 2.9 < elapsed < 3.7, elapsed
+
+
+def test_an_https_url_is_fetched_and_another_scheme_refused(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens: the connection is refused
+    for url in (f"https://127.0.0.1:{port}/jwks.json", "file:///etc/hostname"):
+        with pytest.raises(KeyNotFound):
+            JwksCache(url=url).key("rsa-1", "RS256")
+    errors = [r.error for r in caplog.records if r.name == "app.auth"]
+    assert errors == ["URLError", "ValueError"]
+
+
+def test_a_jwks_document_is_read_up_to_256_kib(jwks_server: JwksServer, issuer: Issuer) -> None:
+    limit = 256 * 1024
+
+    def document(size: int) -> dict[str, Any]:
+        base = {"keys": [RSA.as_dict(private=False)], "pad": ""}
+        pad = size - len(json.dumps(base).encode())
+        return {**base, "pad": "x" * pad}
+
+    for size, known in ((limit, True), (limit + 1, False)):
+        doc = document(size)
+        assert len(json.dumps(doc).encode()) == size
+        jwks_server.issuer = _Document(doc)  # type: ignore[assignment]
+        cache = JwksCache(url=jwks_server.url)
+        if known:
+            assert cache.key("rsa-1", "RS256")[1]["kid"] == "rsa-1"
+        else:
+            with pytest.raises(KeyNotFound):
+                cache.key("rsa-1", "RS256")
+
+
+@pytest.mark.parametrize("document", [{"keys": "rsa-1"}, {"keys": {"rsa-1": {}}}, ["rsa-1"]])
+def test_a_malformed_jwks_keeps_the_keys_already_known(
+    jwks_server: JwksServer, clock: FakeClock, document: Any
+) -> None:
+    cache = JwksCache(url=jwks_server.url, clock=clock)
+    cache.key("rsa-1", "RS256")
+    jwks_server.issuer = _Document(document)  # type: ignore[assignment]
+    clock.advance(31)
+    with pytest.raises(KeyNotFound):
+        cache.key("unknown", "RS256")
+    assert jwks_server.requests == 2
+    assert cache.key("rsa-1", "RS256")[1]["kid"] == "rsa-1"
+
+
+def test_prefetch_builds_every_key_so_the_first_tokens_need_no_work(
+    jwks_server: JwksServer, issuer: Issuer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jose import jwk
+
+    bare = [
+        {k: v for k, v in key.as_dict(private=False).items() if k != "alg"} | {"kid": f"{key.kid}-bare"}
+        for key in (issuer.rsa, issuer.ec)
+    ]
+    rs384 = _rsa_as("rsa-384", "RS384").as_dict(private=False)  # an alg no default would guess
+    jwks_server.issuer = _Document({"keys": [*issuer.jwks()["keys"], *bare, rs384]})  # type: ignore[assignment]
+    cache = JwksCache(url=jwks_server.url, clock=clock)
+    cache.prefetch()  # SnapStart's before-snapshot hook
+    built: list[tuple[str, str]] = []
+    construct = jwk.construct
+    monkeypatch.setattr(
+        jwk, "construct", lambda entry, alg: built.append((entry["kid"], alg)) or construct(entry, alg)
+    )
+    for kid, alg in (
+        ("rsa-1", "RS256"),
+        ("ec-1", "ES256"),
+        ("rsa-1-bare", "RS256"),
+        ("ec-1-bare", "ES256"),
+        ("rsa-384", "RS384"),
+    ):
+        assert cache.key(kid, alg, wait=False)[1]["kid"] == kid
+    assert built == []  # each key was built before the snapshot
+    with pytest.raises(KeyNotFound):  # and the throttle counts the prefetch
+        cache.key("unknown", "RS256")
+    assert jwks_server.requests == 1
+
+
+def test_a_failed_prefetch_lets_the_first_token_fetch_at_once(
+    jwks_server: JwksServer, clock: FakeClock
+) -> None:
+    jwks_server.mode = "down"
+    cache = JwksCache(url=jwks_server.url, clock=clock)
+    cache.prefetch()
+    jwks_server.mode = "ok"
+    clock.advance(1)  # well inside the 30 s throttle
+    assert cache.key("rsa-1", "RS256")[1]["kid"] == "rsa-1"
+    assert jwks_server.requests == 2

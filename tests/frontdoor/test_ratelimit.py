@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import socket
@@ -17,11 +18,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
+from app.http.context import PRINCIPAL_SUB
 from app.main import create_app
 from app.ratelimit.dynamodb import DynamoCounter
 from app.ratelimit.factory import build_limiter
 from app.ratelimit.limiter import Limiter, MemoryCounter
+from app.ratelimit.middleware import RateLimitMiddleware, client_key
 from app.settings import RateLimit, Settings
 from app.store.sdk import CLIENT_CONFIG
 from tests.auth.tokens import Issuer
@@ -366,3 +370,61 @@ def test_preflights_are_not_counted_as_failures(strict_app: FastAPI) -> None:
             assert "ratelimit" not in response.headers
         assert client.get("/orders").status_code == 401  # the address's quota is untouched
         assert client.get("/orders").headers["ratelimit"].startswith('"default";r=1;')
+
+
+def test_the_client_is_the_address_not_the_port() -> None:
+    # Each connection comes from a new port: keying by it would give every request a fresh quota.
+    one = client_key({"type": "http", "client": ("203.0.113.7", 50001)})
+    two = client_key({"type": "http", "client": ("203.0.113.7", 50002)})
+    assert one == two == "ip:203.0.113.7"
+    assert client_key({"type": "http", "client": ("198.51.100.1", 50001)}) != one
+    assert client_key({"type": "http", "client": ("203.0.113.7", 1), PRINCIPAL_SUB: "alice"}) == "sub:alice"
+
+
+@pytest.mark.parametrize("blocking", [True, False])
+def test_a_blocking_counter_runs_off_the_event_loop(blocking: bool) -> None:
+    class ThreadRecordingCounter(MemoryCounter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocking = blocking
+            self.threads: list[int] = []
+
+        def increment(self, key: str, window_start: int, expires_at: int) -> int:
+            self.threads.append(threading.get_ident())
+            return super().increment(key, window_start, expires_at)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    counter = ThreadRecordingCounter()
+    middleware = RateLimitMiddleware(app, limiter=Limiter(RateLimit(5, 60), counter))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("203.0.113.7", 1)}
+    asyncio.run(middleware(scope, receive, send))  # the loop runs in this thread
+    assert sent[0]["status"] == 200
+    assert (counter.threads[0] != threading.get_ident()) is blocking
+
+
+def test_the_429_is_a_rate_limited_problem(limited_client: TestClient) -> None:
+    for _ in range(2):
+        limited_client.get("/hello")
+    body = limited_client.get("/hello").json()
+    assert body["status"] == 429
+    assert body["type"] == "urn:serverless-api:problem:rate-limited"
+
+
+def test_the_memory_counter_keeps_only_the_current_window() -> None:
+    counter = MemoryCounter()
+    for window in range(100):
+        for client in ("ip:203.0.113.7", "sub:alice"):
+            counter.increment(client, window * 60, window * 60 + 120)
+    assert counter.increment("sub:alice", 99 * 60, 99 * 60 + 120) == 2
+    assert len(counter._counts) == 2  # one process's memory stays bounded
