@@ -158,6 +158,14 @@ def api(
 # before any other tests run.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    with launched_chromium() as browser:
+        yield browser
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright; missing, it fails under CI and skips elsewhere.
+    (tests/web's package fixture uses it too.)"""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)"
         if os.environ.get("CI"):

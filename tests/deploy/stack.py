@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from twin.cfn import NO_VALUE, Evaluator
+from twin.cfn import Evaluator
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -170,12 +170,8 @@ class Stack(Evaluator):
         return value
 
     def ref(self, name: str) -> Any:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in self.pseudo:
-            return self.pseudo[name]
-        if name == "AWS::NoValue":
-            return NO_VALUE
+        if name not in self.template["Resources"] and not name.endswith(".Alias"):
+            return super().ref(name)  # parameters, pseudo parameters, AWS::NoValue
         if name.endswith(".Alias"):  # SAM: the alias of a function with AutoPublishAlias
             function = name.removesuffix(".Alias")
             assert "AutoPublishAlias" in self.template["Resources"][function]["Properties"], name

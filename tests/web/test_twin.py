@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import free_port
 from tests.twin.conftest import Twin, built_artifact, run_twin
 from tests.web.conftest import PHONE, People
-from tests.web.test_journeys import MEASURE, order_card, someone
+from tests.web.test_journeys import click_to_rendered, order_card, someone
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -109,15 +108,9 @@ def test_warm_click_to_rendered_data_through_the_twin(
     page.goto(cloud.site + "/orders")
     page.get_by_role("button", name="Sign in", exact=True).last.click()
     sign_in(page, cloud, someone("erin"), "customer")
-    expect(page.get_by_role("button", name="Refresh")).to_be_enabled()
-    page.evaluate(MEASURE, ["Refresh", 3])  # warm: the worker, the JWKS, the connections
-    times: list[float] = page.evaluate(MEASURE, ["Refresh", 20])
-    figures = {
-        "what": "GET /orders, click to rendered, through the twin (Lambda-like worker, payload 2.0, moto)",
-        "median_ms": round(statistics.median(times), 1),
-        "p95_ms": round(sorted(times)[int(0.95 * len(times)) - 1], 1),
-        "max_ms": round(max(times), 1),
-    }
+    figures = click_to_rendered(
+        page, "GET /orders, click to rendered, through the twin (Lambda-like worker, payload 2.0, moto)"
+    )
     record_property("click_to_rendered_twin", json.dumps(figures))
     print(f"\nclick to rendered through the twin: {figures}")
     assert figures["median_ms"] < 500, figures
