@@ -326,13 +326,82 @@ def test_prefetch_builds_every_key_so_the_first_tokens_need_no_work(
     assert jwks_server.requests == 1
 
 
+@pytest.mark.parametrize("when", ["snapshot hook", "init in the background"])
 def test_a_failed_prefetch_lets_the_first_token_fetch_at_once(
-    jwks_server: JwksServer, clock: FakeClock
+    jwks_server: JwksServer, clock: FakeClock, when: str
 ) -> None:
     jwks_server.mode = "down"
     cache = JwksCache(url=jwks_server.url, clock=clock)
-    cache.prefetch()
+    if when == "snapshot hook":
+        cache.prefetch()
+    else:
+        cache.fetch_in_background().join(timeout=5)
     jwks_server.mode = "ok"
     clock.advance(1)  # well inside the 30 s throttle
     assert cache.key("rsa-1", "RS256")[1]["kid"] == "rsa-1"
     assert jwks_server.requests == 2
+
+
+def test_a_fetch_started_at_init_is_the_first_tokens_fetch(jwks_server: JwksServer, clock: FakeClock) -> None:
+    """Lambda's init starts the fetch in the background (app.main): a token that
+    arrives while it runs waits for it, and nothing fetches twice."""
+    jwks_server.mode = "slow"
+    jwks_server.slow_seconds = 0.5
+    cache = JwksCache(url=jwks_server.url, clock=clock)
+    started = cache.fetch_in_background()
+    with pytest.raises(FetchPending):  # the event loop's lookup never waits...
+        cache.key("rsa-1", "RS256", wait=False)
+    assert cache.key("rsa-1", "RS256")[1]["kid"] == "rsa-1"  # ...a worker thread's does
+    started.join(timeout=5)
+    assert (jwks_server.requests, cache.fetches) == (1, 1)
+    with pytest.raises(KeyNotFound):  # the throttle counts the background fetch
+        cache.key("unknown", "RS256")
+    assert jwks_server.requests == 1
+
+
+def test_the_snapshot_hook_waits_for_the_fetch_started_at_init(
+    jwks_server: JwksServer, clock: FakeClock
+) -> None:
+    jwks_server.mode = "slow"
+    jwks_server.slow_seconds = 0.3
+    cache = JwksCache(url=jwks_server.url, clock=clock)
+    started = cache.fetch_in_background()
+    cache.prefetch()  # SnapStart's before-snapshot hook, while the init fetch runs
+    assert not started.is_alive()  # nothing of it left running into the snapshot
+    assert jwks_server.requests == 1
+    assert cache.key("rsa-1", "RS256", wait=False)[1]["kid"] == "rsa-1"
+
+
+def test_the_process_app_fetches_the_keys_at_init_before_any_request(
+    jwks_server: JwksServer, tmp_path: Path
+) -> None:
+    """Importing app.main (Lambda's init, uvicorn's start) starts the fetch: the first
+    token finds the keys fetched instead of waiting for the issuer."""
+    import os
+    import subprocess
+    import sys
+
+    from .tokens import AUDIENCE, ISSUER
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
+    env = {
+        **base,
+        "APP_STAGE": "dev",
+        "APP_AUTH_ISSUER": ISSUER,
+        "APP_AUTH_AUDIENCE": AUDIENCE,
+        "APP_AUTH_JWKS_URL": jwks_server.url,
+        "APP_SQLITE_PATH": str(tmp_path / "a.db"),
+    }
+    code = (
+        "import app.main as m\n"
+        "keys = m.app.state.verifier.keys\n"
+        "keys._background.join(5)\n"
+        "print(keys.fetches)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], env=env,
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "1"
+    assert jwks_server.requests == 1

@@ -29,6 +29,7 @@ from app.store.sdk import CLIENT_CONFIG, new_client
 from tests.conftest import FAKE_AWS
 
 ROOT = Path(__file__).resolve().parents[2]
+CLOSED_JWKS_URL = "http://127.0.0.1:9/.well-known/jwks.json"  # nothing listens (discard port)
 
 
 def limiter_of(app: FastAPI) -> Any:
@@ -132,6 +133,7 @@ def test_the_deployed_configuration_builds_its_one_client_at_import_on_the_sdks_
         **FAKE_AWS,
         "APP_STAGE": "dev",
         "APP_AUTH_ISSUER": "https://issuer.example.com",
+        "APP_AUTH_JWKS_URL": CLOSED_JWKS_URL,  # init fetches the keys: loopback only
         "APP_AUTH_AUDIENCE": "api",
         "APP_STORE": "dynamodb",
         "APP_DYNAMODB_TABLE": "not-touched-at-import",
@@ -147,3 +149,23 @@ def test_the_deployed_configuration_builds_its_one_client_at_import_on_the_sdks_
         ", 'endpoint': m.app.state.store._client.meta.endpoint_url}))",
     )
     assert found == {"sdk": ["botocore"], "shared": True, "endpoint": dynamodb_url}  # boto3 not needed
+
+
+def test_the_client_is_built_without_scanning_every_service_model(
+    dynamodb_url: str, fake_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's stock loader lists all ~450 service directories (twice) to check
+    the name "dynamodb" before loading its model: about 30 ms of each cold start."""
+    listed: list[str] = []
+    listdir = os.listdir
+
+    def counting(path: Any = ".") -> list[str]:
+        listed.append(str(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting)
+    client = new_client(dynamodb_url)
+    assert len(listed) < 10, listed[:20]
+    with pytest.raises(ClientError) as raised:  # and the client works
+        client.get_item(TableName=f"missing-{uuid.uuid4().hex}", Key={"PK": {"S": "x"}})
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"

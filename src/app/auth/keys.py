@@ -1,6 +1,8 @@
 """The signing keys, from a JWKS URL or file, cached for the container's life.
 
-Fetched lazily on first need. A token whose ``kid`` is unknown may trigger a
+Fetched on first need, or earlier: the process's own app (``app.main``, on
+Lambda at init) starts a fetch in the background, so the first token finds the
+keys fetched. A token whose ``kid`` is unknown may trigger a
 refetch (keys rotate), but at most one per :data:`REFETCH_INTERVAL` however many
 random kids arrive, so a flood of forged tokens cannot become a fetch storm. A
 failed fetch keeps the keys already known: an outage of the JWKS endpoint only
@@ -78,6 +80,7 @@ class JwksCache:
         self._constructed: dict[tuple[str, str], Key] = {}
         self._last_attempt: float | None = None
         self._lock = threading.Lock()
+        self._background: threading.Thread | None = None
 
     def key(self, kid: str, alg: str, *, wait: bool = True) -> tuple[Key, dict[str, Any]]:
         """The verification key for ``kid`` and ``alg``, and its JWK.
@@ -108,17 +111,37 @@ class JwksCache:
         return constructed, entry
 
     def prefetch(self) -> None:
-        """Fetch the keys now (SnapStart's before-snapshot hook), as a first
-        lookup would; a failure is logged and the first token fetches again."""
-        self._maybe_fetch()
-        if not self._jwks:
-            self._last_attempt = None
+        """Fetch the keys now and build each key object once, as a first token
+        would (SnapStart's before-snapshot hook). A failure is logged and leaves
+        no throttle stamp: the first token fetches at once."""
+        self.fetch_now()
         for kid, entry in list(self._jwks.items()):  # and build each key object once
             alg = entry.get("alg", "RS256" if entry.get("kty") == "RSA" else "ES256")
             try:
                 self.key(kid, alg, wait=False)
             except Exception as error:  # a key jose cannot build is refused later, per token
                 log.warning("JWKS key %s not usable: %s", kid, type(error).__name__)
+
+    def fetch_now(self) -> None:
+        """Fetch the keys now unless a fetch is running or recent (then wait for
+        it, or do nothing); a failure leaves no throttle stamp."""
+        running = self._background
+        if running is not None and running is not threading.current_thread():
+            running.join()
+        self._maybe_fetch(prefetch=True)
+
+    def fetch_in_background(self) -> threading.Thread:
+        """:meth:`fetch_now` in a daemon thread started now (Lambda's init): the
+        issuer's round trip and the TLS set-up (which releases the GIL) overlap
+        the rest of init instead of delaying the first token. The keys are built
+        by the first token that needs them: python-jose's import is CPU work,
+        which a thread would only move into init, onto every cold start (a
+        public ``/hello`` needs no key). A lookup meanwhile waits for the fetch
+        as for any other."""
+        thread = threading.Thread(target=self.fetch_now, name="jwks-prefetch", daemon=True)
+        self._background = thread
+        thread.start()
+        return thread
 
     def forget_attempts(self) -> None:
         """Drop the refetch throttle's stamp (taken on another clock before a
@@ -141,25 +164,33 @@ class JwksCache:
         last = self._last_attempt
         return last is None or self.clock() - last >= self.refetch_interval
 
-    def _maybe_fetch(self) -> None:
+    def _maybe_fetch(self, *, prefetch: bool = False) -> None:
         with self._lock:
-            if not self._may_fetch():
-                return
-            # Stamped before the fetch: concurrent and failing attempts count too.
-            self._last_attempt = self.clock()
-            self.fetches += 1
             try:
-                document = self._load()
-            except Exception as error:
-                log.warning(
-                    "JWKS fetch failed; keeping %d known keys",
-                    len(self._jwks),
-                    extra={"jwks_source": self.url or self.file, "error": type(error).__name__},
-                )
-                return
-            keys = {entry["kid"]: entry for entry in document.get("keys", []) if _usable(entry)}
-            self._jwks = keys
-            self._constructed = {k: v for k, v in self._constructed.items() if k[0] in keys}
+                self._fetch_if_due()
+            finally:
+                if prefetch and not self._jwks:  # nothing came: the first token may fetch at once
+                    self._last_attempt = None
+
+    def _fetch_if_due(self) -> None:
+        # Called with the lock held.
+        if not self._may_fetch():
+            return
+        # Stamped before the fetch: concurrent and failing attempts count too.
+        self._last_attempt = self.clock()
+        self.fetches += 1
+        try:
+            document = self._load()
+        except Exception as error:
+            log.warning(
+                "JWKS fetch failed; keeping %d known keys",
+                len(self._jwks),
+                extra={"jwks_source": self.url or self.file, "error": type(error).__name__},
+            )
+            return
+        keys = {entry["kid"]: entry for entry in document.get("keys", []) if _usable(entry)}
+        self._jwks = keys
+        self._constructed = {k: v for k, v in self._constructed.items() if k[0] in keys}
 
     def _load(self) -> dict[str, Any]:
         if self.file:
