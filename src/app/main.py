@@ -182,13 +182,13 @@ def create_app(
     app.state.store = store
     problems.install(app)
     redirects.install(app.router)  # relative Location, never from the client's Host
-    if docs:
-        app.include_router(docs_router)
     app.include_router(system_router)
     app.include_router(auth_router)
     app.include_router(menu_router)
     app.include_router(orders_router)
     app.include_router(kitchen_router)
+    if docs:  # last: every API request tries the routes before its own, in this order
+        app.include_router(docs_router)
     if settings.serves_dev_signin:
         # Imported only here: it loads the signing key's crypto, which a deployed
         # function (never serving it) should not pay for at init.

@@ -330,3 +330,52 @@ def test_an_undeclared_route_is_protected_under_a_named_stage(
     result = handler(with_token, ctx)
     assert result["statusCode"] == 200
     assert json_body(result) == {"secret": "data"}
+
+
+def test_every_response_gets_each_header_once_and_a_reused_response_collects_none(
+    make_app: Callable[..., FastAPI],
+) -> None:
+    """The security, CORS and rate-limit layers add their headers to a copy of what
+    the response sends (a Starlette Response sends the very list it keeps): a
+    response object that a route returns again and again never collects them."""
+    from fastapi import Response
+
+    app = make_app(cors_allow_origins=["https://app.example.com"], rate_limit="100/minute")
+    shared = Response(b"{}", media_type="application/json")
+
+    @app.get("/test/shared")
+    @public
+    async def same_response_every_time() -> Response:
+        return shared
+
+    handler = LambdaAdapter(app)
+    event = http_v2("GET", "/test/shared", headers={"origin": "https://app.example.com"})
+    answers = [handler(event, ctx) for _ in range(3)]
+    first = answers[0]["headers"]
+    assert first["vary"] == "Origin"
+    assert first["access-control-allow-origin"] == "https://app.example.com"
+    assert first["x-content-type-options"] == "nosniff"
+    assert first["ratelimit-policy"] == '"default";q=100;w=60'
+    assert [a["statusCode"] for a in answers] == [200, 200, 200]
+    changing = {"ratelimit", "x-request-id"}
+    for answer in answers[1:]:
+        assert {k: v for k, v in answer["headers"].items() if k not in changing} == {
+            k: v for k, v in first.items() if k not in changing
+        }
+    assert answers[2]["headers"]["ratelimit"].startswith('"default";r=97;')
+    assert len(shared.raw_headers) == 2  # content-length and content-type, as built
+
+
+def test_mangum_builds_each_events_scope_once(
+    make_app: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mangum's HTTP API handler builds the ASGI scope (the headers copied, lowered and
+    encoded) each time it is read, and Mangum reads it twice per invocation."""
+    from mangum.handlers.api_gateway import HTTPGateway
+
+    built = []
+    scope = HTTPGateway.scope.fget  # type: ignore[attr-defined]
+    monkeypatch.setattr(HTTPGateway, "scope", property(lambda self: built.append(1) or scope(self)))
+    handler = LambdaAdapter(make_app())
+    assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
+    assert len(built) == 1

@@ -15,12 +15,14 @@ import base64
 import binascii
 import json
 import logging
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+from mangum.handlers.api_gateway import HTTPGateway
 from mangum.protocols import HTTPCycle, LifespanCycle
-from mangum.types import ASGI, LambdaHandler
+from mangum.types import ASGI, LambdaHandler, Scope
 
 from app.aws_lambda.stage import StageMiddleware
 from app.http.problems import PROBLEM_JSON, problem_body
@@ -33,6 +35,19 @@ class Rejection(NamedTuple):
     status: int
     slug: str
     detail: str
+
+
+class OneScopeHTTPGateway(HTTPGateway):
+    """Mangum's HTTP API handler, building the ASGI scope once per event. Its
+    ``scope`` is a property that Mangum reads twice per invocation (for the
+    request, then again for the event's version when the response is built):
+    the event's headers were copied, lowered and encoded twice. Registered as
+    a custom handler, Mangum's documented way to supply one."""
+
+    @cached_property
+    def scope(self) -> Scope:
+        built: Scope = HTTPGateway.scope.fget(self)  # type: ignore[attr-defined]
+        return built
 
 
 class LambdaAdapter:
@@ -49,6 +64,7 @@ class LambdaAdapter:
             # Mangum base64-encodes every body whose type is not listed;
             # problem+json is text and should read as text in logs and tests.
             text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_JSON],
+            custom_handlers=[OneScopeHTTPGateway],
         )
 
     def start(self) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http import rawheaders
 from app.http.problems import problem_response
 
 ALLOW_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -42,6 +43,12 @@ class CORSMiddleware:
             "Vary": "Origin",
         }
         self.expose = ", ".join(EXPOSE_HEADERS)
+        self.allowed_headers = {
+            origin: rawheaders.encode(
+                {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": self.expose}
+            )
+            for origin in self.allow_origins
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,18 +61,16 @@ class CORSMiddleware:
             await self._preflight(origin, headers)(scope, receive, send)
             return
 
-        allowed = origin is not None and origin in self.allow_origins
+        allowed = self.allowed_headers.get(origin) if origin is not None else None
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
+                response_headers = rawheaders.copied(message)
                 # Every response varies by Origin, allowed or not, so a shared
                 # cache never hands one origin's answer to another.
-                response_headers.add_vary_header("Origin")
-                if allowed:
-                    assert origin is not None
-                    response_headers["Access-Control-Allow-Origin"] = origin
-                    response_headers["Access-Control-Expose-Headers"] = self.expose
+                rawheaders.add_vary(response_headers, b"Origin")
+                if allowed is not None:
+                    rawheaders.replace(response_headers, allowed)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

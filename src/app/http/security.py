@@ -11,9 +11,9 @@ logo comes from its CDN and stays blocked (the image hides itself on error).
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http import rawheaders
 from app.http.routes import route_path
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -37,19 +37,20 @@ class SecurityHeadersMiddleware:
             # Only over HTTPS (API Gateway); locally there is no TLS to pin.
             self.common["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         self.docs_prefixes = docs_prefixes
+        self.api_headers = rawheaders.encode({**self.common, "Content-Security-Policy": API_CSP})
+        self.docs_headers = rawheaders.encode({**self.common, "Content-Security-Policy": DOCS_CSP})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if route_path(scope).startswith(self.docs_prefixes) else API_CSP
+        docs = route_path(scope).startswith(self.docs_prefixes)
+        defaults = self.docs_headers if docs else self.api_headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.common.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", csp)
+                # A header the response set itself is kept (setdefault).
+                rawheaders.add_missing(rawheaders.copied(message), defaults)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

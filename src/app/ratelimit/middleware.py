@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http import rawheaders
 from app.http.context import PRINCIPAL_SUB
 from app.http.problems import problem_response
 from app.ratelimit.limiter import Decision, Limiter
@@ -78,11 +78,11 @@ class RateLimitMiddleware:
                 await response(scope, receive, send)
                 return
 
+        pairs = rawheaders.encode(headers)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response_headers[name] = value
+                rawheaders.replace(rawheaders.copied(message), pairs)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
