@@ -57,6 +57,7 @@ SUBJECTS = {
     "typical": "FastAPI+Mangum typical (sync def, no bytecode)",
     "typical_pyc": "FastAPI+Mangum typical, with bytecode",
     "typical_async": "FastAPI+Mangum async def",
+    "typical_async_logged": "FastAPI+Mangum async def + one JSON log line per request",
     "powertools": "Powertools APIGatewayHttpResolver",
     "raw": "raw dict-returning handler",
     "python": "bare python3.13 -I -S (no import)",
@@ -188,6 +189,11 @@ def rows(results: dict[str, Any]) -> list[Row]:
             context(label, "cold", field, subject, "ms")
     # warm
     target_row("warm_hello_vs_async")
+    # The same bare hello writing one log line per request: what the line alone costs.
+    context("  warm GET /hello (both write one log line)", "warm", "hello", "typical_async_logged", "us")
+    context(
+        "  the bare hello's log line alone", "warm", "hello", "typical_async", "us", "typical_async_logged"
+    )
     # A retired target (was <= 4x): the bare FastAPI + Mangum hello is itself ~6x it.
     context("  warm GET /hello (retired target, context)", "warm", "hello", "powertools", "us")
     context("  warm GET /hello", "warm", "hello", "typical", "us")
@@ -196,8 +202,11 @@ def rows(results: dict[str, Any]) -> list[Row]:
     ours_only("warm POST /orders (RS256, SQLite)", "warm", "post_order", "us")
     target_row("warm_order_p99")
     # memory
-    context("RSS after init (import + 1st invocation)", "memory", "rss_init_bytes", "typical", "bytes")
-    context("RSS after init (import + 1st invocation)", "memory", "rss_init_bytes", "powertools", "bytes")
+    for baseline in ("typical", "powertools"):
+        context(
+            "RSS after init (import + 1st invocation), as deployed",
+            "memory", "rss_init_bytes", baseline, "bytes", "ours_deployed",
+        )  # fmt: skip
     target_row("memory_peak")
     target_row("memory_growth")
     if value(results, "memory", "typical", "growth_bytes") is not None:  # a ratio of near-zeros means nothing

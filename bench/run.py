@@ -69,19 +69,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         ws = Workspace(Path(tmp), profile)
         timings["prepare"] = round(time.monotonic() - started, 1)
-        if profile.deployed_runs and (not only or "deployed" in only):
+        if profile.deployed_runs and (not only or only & {"deployed", "snapstart", "memory"}):
             ws.deployed = DeployedServers(ws.jwks)
         try:
             if profile.deployed_runs:
                 timed("deployed", lambda: run_deployed(ws, profile))
                 timed("snapstart", lambda: run_snapstart(ws, SNAPSTART_RUNS if not args.smoke else 1))
+            if profile.memory:  # as deployed too: the DynamoDB store and limiter
+                timed("memory", lambda: run_memory(ws))
         finally:
             if ws.deployed is not None:
                 ws.deployed.close()
         timed("cold", lambda: run_cold(ws, profile))
         timed("warm", lambda: run_warm(ws, profile))
-        if profile.memory:
-            timed("memory", lambda: run_memory(ws))
         if profile.package:
             timed("package", lambda: run_package(ws))
         if profile.local_seconds:

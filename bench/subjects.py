@@ -42,7 +42,7 @@ HELLO = {"message": "Hello, Cloud Explorer! Your Serverless code is running!"}
 # What a baseline's task directory holds: the distributions its requirements
 # pull in (with their dependencies) and its handler modules.
 BASELINE_DISTRIBUTIONS = {
-    "fastapi": (["fastapi", "mangum"], ["hello_sync", "hello_async", "orders_typical"]),
+    "fastapi": (["fastapi", "mangum"], ["hello_sync", "hello_async", "hello_async_logged", "orders_typical"]),
     "powertools": (["aws-lambda-powertools"], ["hello_powertools"]),
     "raw": ([], ["hello_raw"]),
 }
