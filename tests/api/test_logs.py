@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.http.logs import configure_logging
@@ -174,3 +175,53 @@ def test_third_party_warnings_are_redacted(
     assert "eyJhbGciOi" not in text
     assert "'Accept': b'*/*'" in text  # only the secret values go
     assert text.count("[REDACTED]") >= 5
+
+
+def test_the_access_line_skips_logging_only_when_nothing_else_listens(
+    stdout_log: Callable[[], str], make_app: Callable[..., FastAPI]
+) -> None:
+    """With the JSON handler alone on the root, the access line is formatted and
+    written directly (no LogRecord); any other handler (a test's capture, a
+    library's) gets it through logging. The line is the same either way."""
+    import app.http.logs as logs
+
+    root = logging.getLogger()
+    ours: list[logging.Handler] = [h for h in root.handlers if logs._installed and h is logs._installed[0]]
+    assert ours, "configure_logging installed its handler"
+    saved = root.handlers[:]
+    built: list[logging.LogRecord] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            built.append(record)
+
+    access_logger = logging.getLogger("app.access")
+    make_record = access_logger.makeRecord
+    records: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        records.append(str(args[0]))
+        return make_record(*args, **kwargs)
+
+    lines = {}
+    with TestClient(make_app()) as client:
+        for alone in (True, False):
+            root.handlers = ours if alone else [*ours, Capture()]
+            access_logger.makeRecord = counted  # type: ignore[method-assign]
+            try:
+                stdout_log()
+                assert client.get("/hello").status_code == 200
+                written = [json.loads(line) for line in stdout_log().splitlines()]
+            finally:
+                root.handlers = saved
+                del access_logger.makeRecord
+            assert records == ([] if alone else ["app.access"])
+            access = [entry for entry in written if entry["logger"] == "app.access"]
+            assert len(access) == 1
+            lines[alone] = access[0]
+    assert [r.name for r in built] == ["app.access"]  # only the second request's line was a record
+    varying = {"time", "request_id", "latency_ms"}
+    assert {k: v for k, v in lines[True].items() if k not in varying} == {
+        k: v for k, v in lines[False].items() if k not in varying
+    }
+    assert set(lines[True]) == set(lines[False])

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.head import request_method
+from app.http.logs import write_access
 from app.http.problems import problem_response
 
 access_log = logging.getLogger("app.access")
@@ -29,46 +30,6 @@ def _ids(scope: Scope) -> tuple[str, str | None, str | None]:
     apigw_id = (event.get("requestContext") or {}).get("requestId")
     lambda_id = getattr(context, "aws_request_id", None)
     return (apigw_id or lambda_id or uuid.uuid4().hex), lambda_id, apigw_id
-
-
-METRICS_NAMESPACE = "ServerlessRestaurantApi"
-_METRIC_DEFINITIONS = [
-    {"Name": "Requests", "Unit": "Count"},
-    {"Name": "Latency", "Unit": "Milliseconds"},
-    {"Name": "Status4xx", "Unit": "Count"},
-    {"Name": "Status5xx", "Unit": "Count"},
-    {"Name": "Throttled", "Unit": "Count"},
-    {"Name": "AuthFailures", "Unit": "Count"},
-]
-
-
-def emf_metrics(
-    stage: str, status: int, latency_ms: float, timestamp_ms: int | None = None
-) -> dict[str, Any]:
-    """CloudWatch embedded metric format members for the access-log line.
-
-    The line stays one JSON object per request; CloudWatch Logs extracts the
-    metrics from its ``_aws`` block, so metrics cost no API call and no extra
-    line (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-    CloudWatch_Embedded_Metric_Format_Specification.html). The formatter
-    (app.http.logs) adds them to an access record marked ``_emf``, with the
-    record's own time as the timestamp.
-    """
-    return {
-        "_aws": {
-            "Timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
-            "CloudWatchMetrics": [
-                {"Namespace": METRICS_NAMESPACE, "Dimensions": [["Stage"]], "Metrics": _METRIC_DEFINITIONS}
-            ],
-        },
-        "Stage": stage,
-        "Requests": 1,
-        "Latency": latency_ms,
-        "Status4xx": int(400 <= status < 500),
-        "Status5xx": int(status >= 500),
-        "Throttled": int(status == 429),
-        "AuthFailures": int(status in (401, 403)),
-    }
 
 
 class RequestContextMiddleware:
@@ -117,11 +78,7 @@ class RequestContextMiddleware:
                     # from these fields: built once, as the line is written.
                     "_emf": lambda_id is not None,
                 }
-                # makeRecord and handle are what Logger.log does, without walking
-                # the stack for the caller's file and line, which the line never prints.
-                access_log.handle(
-                    access_log.makeRecord(access_log.name, level, "", 0, "request", (), None, extra=fields)
-                )
+                write_access(access_log, level, "request", fields)
 
 
 class ErrorBoundaryMiddleware:

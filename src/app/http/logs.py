@@ -22,8 +22,6 @@ import sys
 import time
 from typing import Any
 
-from app.http.context import emf_metrics
-
 # Attributes every LogRecord has; anything else was passed through ``extra``.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # One encoder for every line: json.dumps with options builds a new one per call.
@@ -61,6 +59,46 @@ def redact(text: str) -> str:
     return _SECRET.sub(rf"\1\2{REDACTED}", text)
 
 
+METRICS_NAMESPACE = "ServerlessRestaurantApi"
+_METRIC_DEFINITIONS = [
+    {"Name": "Requests", "Unit": "Count"},
+    {"Name": "Latency", "Unit": "Milliseconds"},
+    {"Name": "Status4xx", "Unit": "Count"},
+    {"Name": "Status5xx", "Unit": "Count"},
+    {"Name": "Throttled", "Unit": "Count"},
+    {"Name": "AuthFailures", "Unit": "Count"},
+]
+
+
+def emf_metrics(
+    stage: str, status: int, latency_ms: float, timestamp_ms: int | None = None
+) -> dict[str, Any]:
+    """CloudWatch embedded metric format members for the access-log line.
+
+    The line stays one JSON object per request; CloudWatch Logs extracts the
+    metrics from its ``_aws`` block, so metrics cost no API call and no extra
+    line (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+    CloudWatch_Embedded_Metric_Format_Specification.html). The formatter
+    (app.http.logs) adds them to an access record marked ``_emf``, with the
+    record's own time as the timestamp.
+    """
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
+            "CloudWatchMetrics": [
+                {"Namespace": METRICS_NAMESPACE, "Dimensions": [["Stage"]], "Metrics": _METRIC_DEFINITIONS}
+            ],
+        },
+        "Stage": stage,
+        "Requests": 1,
+        "Latency": latency_ms,
+        "Status4xx": int(400 <= status < 500),
+        "Status5xx": int(status >= 500),
+        "Throttled": int(status == 429),
+        "AuthFailures": int(status in (401, 403)),
+    }
+
+
 class LibraryFilter(logging.Filter):
     """Lets through every line of the app's and, from any other logger, only
     warnings and errors, redacted. The app's own lines never carry headers
@@ -87,34 +125,104 @@ class JsonFormatter(logging.Formatter):
         self._second: tuple[int, str] = (-1, "")
 
     def format(self, record: logging.LogRecord) -> str:
-        created = record.created
+        extras = {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        return self.line(
+            record.created,
+            record.msecs,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            extras,
+            exception,
+        )
+
+    def line(
+        self,
+        created: float,
+        msecs: float,
+        level: str,
+        logger: str,
+        message: str,
+        extras: dict[str, Any],
+        exception: str | None = None,
+    ) -> str:
+        """The JSON line of one record (``extras``: what it was given as ``extra``)."""
         second, stamp = self._second
         if int(created) != second:
             second = int(created)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = (second, stamp)  # one assignment: safe across threads
         entry: dict[str, Any] = {
-            "time": f"{stamp}.{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
+            "time": f"{stamp}.{int(msecs):03d}Z",
+            "level": level,
+            "logger": logger,
+            "message": message,
         }
         emf = False
-        for key, value in record.__dict__.items():
-            if key in _STANDARD:
-                continue
+        for key, value in extras.items():
             if key[0] != "_" or key == "_aws":
                 entry[key] = value
             elif key == "_emf":
                 emf = value
-        if emf:  # an access line on Lambda: its embedded metrics (app.http.context)
+        if emf:  # an access line on Lambda: its embedded metrics (emf_metrics)
             entry.update(
                 emf_metrics(entry["stage"], entry["status"], entry["latency_ms"], int(created * 1000))
             )
-        if record.exc_info:
+        if exception is not None:
             # The stack trace goes to the log, never to the client.
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = exception
         return _ENCODE(entry)
+
+
+# The handler configure_logging installed, and the filters it was given.
+_installed: tuple[logging.StreamHandler[Any], int] | None = None
+
+
+def _only_our_handler(logger: logging.Logger, level: int) -> logging.StreamHandler[Any] | None:
+    """The installed handler, when it is the only thing a record of ``logger`` at
+    ``level`` would reach (no other handler or filter on the way), else None."""
+    if _installed is None or logger.filters:
+        return None
+    handler, filters = _installed
+    node: logging.Logger | None = logger
+    while node is not None and node is not logging.root:
+        if node.handlers or not node.propagate:
+            return None
+        node = node.parent
+    root_handlers = logging.root.handlers
+    if len(root_handlers) != 1 or root_handlers[0] is not handler:
+        return None
+    if len(handler.filters) != filters or level < handler.level:
+        return None
+    return handler
+
+
+def write_access(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
+    """Logs one line of an app logger (the access line, once per request) whose
+    level is on. When nothing but the installed JSON handler would see it, the line
+    is formatted and written directly, exactly as the handler would write it (one
+    write, then a flush), without building a LogRecord (its process, thread and
+    caller fields, which the line never prints) or walking the logger tree again;
+    otherwise (a test's capture handler, a filter) it goes through ``logging``."""
+    handler = _only_our_handler(logger, level)
+    if handler is not None:
+        formatter = handler.formatter
+        if isinstance(formatter, JsonFormatter):
+            now = time.time_ns()
+            created = now / 1e9
+            msecs = (now % 1_000_000_000) // 1_000_000
+            line = formatter.line(created, msecs, logging.getLevelName(level), logger.name, message, fields)
+            with handler.lock:  # type: ignore[union-attr]  # created by the handler's __init__
+                try:
+                    handler.stream.write(line + handler.terminator)
+                    handler.flush()
+                    return
+                except Exception:  # noqa: S110 - logging's own path reports it below
+                    pass
+    # makeRecord and handle are what Logger.log does, without walking the stack
+    # for the caller's file and line, which the line never prints.
+    logger.handle(logger.makeRecord(logger.name, level, "", 0, message, (), None, extra=fields))
 
 
 def configure_logging(level: str) -> None:
@@ -122,9 +230,11 @@ def configure_logging(level: str) -> None:
     app's loggers at ``level``, everything else at WARNING (or ``level`` if higher).
     The root's level only spares other libraries the cost of making records the
     handler would drop."""
+    global _installed
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(LibraryFilter())
+    _installed = (handler, len(handler.filters))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

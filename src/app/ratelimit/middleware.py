@@ -45,6 +45,7 @@ class RateLimitMiddleware:
         self.limiter = limiter
         rate = limiter.rate
         self.policy = f'"{POLICY}";q={rate.limit};w={rate.window_seconds}'
+        self.policy_pair = (b"ratelimit-policy", self.policy.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +79,9 @@ class RateLimitMiddleware:
                 await response(scope, receive, send)
                 return
 
-        pairs = rawheaders.encode(headers)
+        pairs = [self.policy_pair]
+        if decision is not None:
+            pairs.append((b"ratelimit", headers["RateLimit"].encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
