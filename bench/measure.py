@@ -182,9 +182,6 @@ def memory_once(ws: Workspace, name: str) -> dict[str, Any]:
         setup, routes = route_steps(ws, ("hello", "menu", "order"))
         setup = [step for step in setup if step["event"]["requestContext"]["http"]["method"] == "POST"]
         mix = list(routes.values())
-    elif name == "ours":
-        setup, routes = route_steps(ws, ("hello", "menu", "order", "post_order"))
-        mix = list(routes.values())
     else:
         setup, mix = [], [{"event": subjects.hello_event(), "expect": 200}]
     config = ws.config(

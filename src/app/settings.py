@@ -49,12 +49,11 @@ def _split_csv(value: object) -> object:
     return value
 
 
-def from_environment(environ: Any = os.environ) -> dict[str, str]:
+def from_environment() -> dict[str, str]:
     """The ``APP_*`` variables, by field name (the prefix dropped, any case)."""
     size = len(ENV_PREFIX)
-    return {
-        name[size:].lower(): value for name, value in environ.items() if name.upper().startswith(ENV_PREFIX)
-    }
+    found = os.environ.items()
+    return {name[size:].lower(): value for name, value in found if name.upper().startswith(ENV_PREFIX)}
 
 
 class Settings(BaseModel):

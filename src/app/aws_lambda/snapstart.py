@@ -98,19 +98,14 @@ def register(adapter: LambdaAdapter) -> bool:
     return True
 
 
-def _middleware_kwarg(adapter: LambdaAdapter, name: str) -> Any:
-    app: Any = adapter.app
-    return next((m.kwargs[name] for m in app.user_middleware if name in m.kwargs), None)
-
-
 def _sdk_client(adapter: LambdaAdapter) -> Any:
     store = getattr(adapter.app, "state", None) and adapter.app.state.store  # type: ignore[attr-defined]
     return getattr(store, "_client", None)
 
 
 def _jwks(adapter: LambdaAdapter) -> JwksCache | None:
-    verifier = _middleware_kwarg(adapter, "verifier")
-    keys = getattr(verifier, "keys", None)
+    state = getattr(adapter.app, "state", None)
+    keys = getattr(getattr(state, "verifier", None), "keys", None)
     return keys if isinstance(keys, JwksCache) else None
 
 
