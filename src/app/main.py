@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from app import __version__
@@ -182,20 +182,30 @@ def create_app(
     app.state.store = store
     problems.install(app)
     redirects.install(app.router)  # relative Location, never from the client's Host
-    app.include_router(system_router)
-    app.include_router(auth_router)
-    app.include_router(menu_router)
-    app.include_router(orders_router)
-    app.include_router(kitchen_router)
+    for router in (system_router, auth_router, menu_router, orders_router, kitchen_router):
+        add_routes(app, router)
     if docs:  # last: every API request tries the routes before its own, in this order
-        app.include_router(docs_router)
+        add_routes(app, docs_router)
     if settings.serves_dev_signin:
         # Imported only here: it loads the signing key's crypto, which a deployed
         # function (never serving it) should not pay for at init.
         from app.devsignin.router import build_dev_signin, dev_signin_router
 
-        app.include_router(dev_signin_router(build_dev_signin(settings)))
+        add_routes(app, dev_signin_router(build_dev_signin(settings)))
     return app
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes, as its decorators built them, on the app's own router.
+
+    Each of our routers carries its prefix, tags and responses itself, so its
+    routes are complete when its module is imported. ``include_router`` (FastAPI
+    0.165) would nest the router instead and build every route a second time, at
+    the first request (about 8 ms of a cold ``GET /hello`` here), and walk that
+    nesting on every request after (about 6 us). A test checks that a request
+    builds no route.
+    """
+    app.router.routes.extend(router.routes)
 
 
 try:

@@ -379,3 +379,26 @@ def test_mangum_builds_each_events_scope_once(
     handler = LambdaAdapter(make_app())
     assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
     assert len(built) == 1
+
+
+def test_requests_build_no_route(make_app: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every route is built once, at init. FastAPI 0.165's include_router would nest
+    each router and build its routes again at the first request that walks past
+    them (a cold start pays it), and walk the nesting on every request after."""
+    import fastapi.routing
+
+    handler = LambdaAdapter(make_app())
+    built = []
+    get_dependant = fastapi.routing.get_dependant
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs.get("path"))
+        return get_dependant(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "get_dependant", counted)
+    assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
+    assert handler(http_v2("GET", "/menu"), ctx)["statusCode"] == 200
+    assert handler(http_v2("GET", "/orders/01J0000000000000000000000Z"), ctx)["statusCode"] == 401
+    assert handler(http_v2("GET", "/kitchen/orders"), ctx)["statusCode"] == 401
+    assert handler(http_v2("GET", "/openapi.json"), ctx)["statusCode"] == 200
+    assert built == []
