@@ -225,3 +225,32 @@ def test_the_access_line_skips_logging_only_when_nothing_else_listens(
         k: v for k, v in lines[False].items() if k not in varying
     }
     assert set(lines[True]) == set(lines[False])
+
+
+@pytest.mark.parametrize("status", [200, 401, 429, 503])
+def test_the_embedded_metrics_line_is_the_plain_encoding_of_its_fields(status: int) -> None:
+    """The metrics directive is pre-encoded once; each line must still be exactly
+    the JSON of its fields and metrics, quotes and non-ASCII escaped as anywhere."""
+    from app.http.logs import JsonFormatter, emf_metrics
+
+    fields = {
+        "request_id": 'a"b\\c',
+        "stage": "pr\u00e9\n",
+        "method": "GET",
+        "path": "/caf\u00e9",
+        "status": status,
+        "latency_ms": 1.25,
+        "sub": None,
+        "_emf": True,
+    }
+    created = 1_764_000_000.987
+    line = JsonFormatter().line(created, 987, "INFO", "app.access", "request", fields)
+    entry = {
+        "time": "2025-11-24T16:00:00.987Z",
+        "level": "INFO",
+        "logger": "app.access",
+        "message": "request",
+    }
+    entry.update({k: v for k, v in fields.items() if k != "_emf"})
+    entry.update(emf_metrics("pr\u00e9\n", status, 1.25, int(created * 1000)))
+    assert line == json.dumps(entry, separators=(",", ":"))

@@ -39,9 +39,11 @@ def add_missing(headers: Pairs, defaults: Iterable[tuple[bytes, bytes]]) -> None
     headers.extend(pair for pair in defaults if pair[0] not in present)
 
 
-def replace(headers: Pairs, pairs: Pairs) -> None:
-    """Sets each of ``pairs``, dropping any value the response had for its name."""
-    names = {name for name, _ in pairs}
+def replace(headers: Pairs, pairs: Pairs, names: frozenset[bytes] | None = None) -> None:
+    """Sets each of ``pairs``, dropping any value the response had for its name
+    (``names``: the names of ``pairs``, when the caller has them already)."""
+    if names is None:
+        names = frozenset(name for name, _ in pairs)
     if any(name in names for name, _ in headers):
         headers[:] = [pair for pair in headers if pair[0] not in names]
     headers.extend(pairs)

@@ -28,6 +28,8 @@ from app.store import blocking
 log = logging.getLogger("app.ratelimit")
 
 POLICY = "default"
+POLICY_BYTES = POLICY.encode()
+NAMES = frozenset((b"ratelimit-policy", b"ratelimit"))
 
 
 def client_key(scope: Scope) -> str:
@@ -46,6 +48,8 @@ class RateLimitMiddleware:
         rate = limiter.rate
         self.policy = f'"{POLICY}";q={rate.limit};w={rate.window_seconds}'
         self.policy_pair = (b"ratelimit-policy", self.policy.encode())
+        self.policy_only = [self.policy_pair]  # the limiter failed open: no count to report
+        self.blocking = limiter.counter.blocking  # the counter does I/O: keep it off the loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,9 +58,7 @@ class RateLimitMiddleware:
         try:
             key = client_key(scope)
             decision: Decision | None = (
-                await blocking.run(self.limiter.hit, key)
-                if self.limiter.counter.blocking
-                else self.limiter.hit(key)
+                await blocking.run(self.limiter.hit, key) if self.blocking else self.limiter.hit(key)
             )
         except Exception as error:
             # Fail open: a limiter outage must not become an API outage.
@@ -65,27 +67,34 @@ class RateLimitMiddleware:
             )
             decision = None
 
-        headers = {"RateLimit-Policy": self.policy}
-        if decision is not None:
-            headers["RateLimit"] = f'"{POLICY}";r={decision.remaining};t={decision.reset_seconds}'
-            if not decision.allowed:
-                response = problem_response(
-                    429,
-                    f"Too many requests: at most {decision.limit} per {self.limiter.rate.window_seconds} s. "
-                    f"Retry in {decision.reset_seconds} s.",
-                    type_slug="rate-limited",
-                    headers={**headers, "Retry-After": str(decision.reset_seconds)},
-                )
-                await response(scope, receive, send)
-                return
-
-        pairs = [self.policy_pair]
-        if decision is not None:
-            pairs.append((b"ratelimit", headers["RateLimit"].encode()))
+        if decision is None:
+            pairs = self.policy_only
+        elif decision.allowed:
+            pairs = [
+                self.policy_pair,
+                (
+                    b"ratelimit",
+                    b'"%s";r=%d;t=%d' % (POLICY_BYTES, decision.remaining, decision.reset_seconds),
+                ),
+            ]
+        else:
+            response = problem_response(
+                429,
+                f"Too many requests: at most {decision.limit} per {self.limiter.rate.window_seconds} s. "
+                f"Retry in {decision.reset_seconds} s.",
+                type_slug="rate-limited",
+                headers={
+                    "RateLimit-Policy": self.policy,
+                    "RateLimit": f'"{POLICY}";r={decision.remaining};t={decision.reset_seconds}',
+                    "Retry-After": str(decision.reset_seconds),
+                },
+            )
+            await response(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                rawheaders.replace(rawheaders.copied(message), pairs)
+                rawheaders.replace(rawheaders.copied(message), pairs, NAMES)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
