@@ -144,6 +144,16 @@ class Settings(BaseModel):
         return self.is_local and self.dev_signin and not on_lambda and self.jwks_file is not None
 
     @property
+    def opentelemetry(self) -> bool:
+        """Whether the process was started with OpenTelemetry set up: an ``OTEL_*``
+        variable, or a Lambda exec wrapper (the ADOT layer's ``/opt/otel-instrument``
+        configures the providers before the handler is imported). FastAPI's own spans
+        and metrics follow it (``app.main``)."""
+        return bool(os.environ.get("AWS_LAMBDA_EXEC_WRAPPER")) or any(
+            name.startswith("OTEL_") for name in os.environ
+        )
+
+    @property
     def rate(self) -> RateLimit:
         return parse_rate_limit(self.rate_limit)
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -402,3 +403,35 @@ def test_requests_build_no_route(make_app: Callable[..., FastAPI], monkeypatch: 
     assert handler(http_v2("GET", "/kitchen/orders"), ctx)["statusCode"] == 401
     assert handler(http_v2("GET", "/openapi.json"), ctx)["statusCode"] == 200
     assert built == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "consulted"),
+    [
+        (None, False),
+        ("OTEL_SERVICE_NAME", True),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", True),
+        ("AWS_LAMBDA_EXEC_WRAPPER", True),  # the ADOT layer's /opt/otel-instrument
+    ],
+)
+def test_fastapi_telemetry_follows_the_processs_opentelemetry_set_up(
+    make_app: Callable[..., FastAPI],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str | None,
+    consulted: bool,
+) -> None:
+    """Without OpenTelemetry set up, FastAPI's telemetry is off and no request looks
+    for a tracer provider; set up (as the ADOT layer or OTEL_ variables do), FastAPI
+    instruments each request with the global providers."""
+    from opentelemetry import trace
+
+    for name in [n for n in os.environ if n.startswith("OTEL_")] + ["AWS_LAMBDA_EXEC_WRAPPER"]:
+        monkeypatch.delenv(name, raising=False)
+    if variable is not None:
+        monkeypatch.setenv(variable, "/opt/otel-instrument" if variable.startswith("AWS") else "x")
+    handler = LambdaAdapter(make_app())
+    looked_up = []
+    provider = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: looked_up.append(1) or provider())
+    assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
+    assert bool(looked_up) is consulted
