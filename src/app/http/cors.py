@@ -32,6 +32,16 @@ EXPOSE_HEADERS = (
 MAX_AGE_SECONDS = 600
 
 
+def _origin(scope: Scope) -> str | None:
+    """The request's first ``Origin`` (Starlette's ``Headers.get``, without building
+    a ``Headers`` for the one name every request is asked for)."""
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            origin: str = value.decode("latin-1")
+            return origin
+    return None
+
+
 class CORSMiddleware:
     def __init__(self, app: ASGIApp, *, allow_origins: Iterable[str]) -> None:
         self.app = app
@@ -55,11 +65,12 @@ class CORSMiddleware:
             await self.app(scope, receive, send)
             return
 
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if scope["method"] == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
-            await self._preflight(origin, headers)(scope, receive, send)
-            return
+        origin = _origin(scope)
+        if scope["method"] == "OPTIONS" and origin is not None:
+            headers = Headers(scope=scope)
+            if "access-control-request-method" in headers:
+                await self._preflight(origin, headers)(scope, receive, send)
+                return
 
         allowed = self.allowed_headers.get(origin) if origin is not None else None
 
