@@ -129,9 +129,8 @@ TARGETS = (
         baseline="typical_async",
         unit="us",
         guarded=True,
-        # Missed: 2.3-2.6x against the bare hello, which writes no log line; the same
-        # bare hello writing one is itself 1.45x (the write to the pipe: README).
-        guard_at=2.6,
+        # Met (1.43x published). The bare hello writes no log line; written to the same
+        # pipe, one line costs it 1.16-1.67x of itself with the machine's load (README).
     ),
     Target(
         "warm_order_p99",
