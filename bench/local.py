@@ -1,5 +1,5 @@
 """Requests per second of GET /hello through uvicorn: this project against a bare
-Starlette app under the same server.
+Starlette app under the same server, and a bare FastAPI app as context.
 
 One uvicorn worker on loopback (--no-proxy-headers --no-access-log), the load
 generator in another process: wrk from Debian when it is installed (bench.mk
@@ -32,6 +32,9 @@ LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 APPS = {
     "ours": ["app.main:app"],
     "starlette": ["--app-dir", str(ROOT / "bench" / "baselines"), "hello_starlette:app"],
+    # Context: the bare FastAPI hello under the same server (FastAPI's own routing,
+    # validation and serialisation, none of this project's layers).
+    "fastapi": ["--app-dir", str(ROOT / "bench" / "baselines"), "hello_async:app"],
 }
 
 
@@ -113,7 +116,7 @@ def python_load(url: str, seconds: int, connections: int) -> dict[str, float]:
 def measure(env: dict[str, str], *, seconds: int, rounds: int, connections: int = 2) -> dict[str, Any]:
     tool = "wrk" if shutil.which("wrk") else "python"
     load = wrk if tool == "wrk" else python_load
-    runs: dict[str, list[float]] = {"ours": [], "starlette": []}
+    runs: dict[str, list[float]] = {"ours": [], "starlette": [], "fastapi": []}
     for _ in range(rounds):
         for which in runs:
             with serve(which, env) as url:

@@ -62,6 +62,7 @@ SUBJECTS = {
     "raw": "raw dict-returning handler",
     "python": "bare python3.13 -I -S (no import)",
     "starlette": "bare Starlette",
+    "fastapi": "bare FastAPI async def",
 }
 
 
@@ -220,6 +221,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
     ours_only("  unzipped, arm64", "package", "arm64_unzipped_bytes", "bytes")
     # local
     target_row("uvicorn_hello")
+    context("  uvicorn GET /hello, requests/s", "local", "rps", "fastapi", "rps")
+    context("  the bare FastAPI hello itself", "local", "rps", "starlette", "rps", "fastapi")
     return out
 
 
