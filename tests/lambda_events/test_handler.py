@@ -435,3 +435,40 @@ def test_fastapi_telemetry_follows_the_processs_opentelemetry_set_up(
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: looked_up.append(1) or provider())
     assert handler(http_v2("GET", "/hello"), ctx)["statusCode"] == 200
     assert bool(looked_up) is consulted
+
+
+def test_each_apps_dependency_overrides_reach_its_routes(make_app: Callable[..., FastAPI]) -> None:
+    """FastAPI's test idiom works on routes built once and shared by every app of the
+    process: an override set on one app applies to its requests only, and assigning
+    a new dict (FastAPI's documented reset) undoes it."""
+    from fastapi import HTTPException
+
+    from app.menu.router import menu_service
+
+    class Closed:
+        async def snapshot(self) -> None:
+            raise HTTPException(status_code=418, detail="a stand-in menu")
+
+    overridden, other = make_app(), make_app()
+    overridden.dependency_overrides[menu_service] = Closed
+    first, second = LambdaAdapter(overridden), LambdaAdapter(other)
+    assert first(http_v2("GET", "/menu"), ctx)["statusCode"] == 418
+    assert second(http_v2("GET", "/menu"), ctx)["statusCode"] == 200
+    overridden.dependency_overrides = {}
+    assert first(http_v2("GET", "/menu"), ctx)["statusCode"] == 200
+    # Every route sees them, not just the menu's: none comes from a bare APIRouter.
+    from fastapi.routing import APIRoute
+
+    from app.http.routes import ServingAppOverrides
+
+    providers = {
+        route.path: route.dependency_overrides_provider
+        for route in other.routes
+        if isinstance(route, APIRoute)
+    }
+    assert len(providers) > 10
+    assert {
+        path: provider
+        for path, provider in providers.items()
+        if not isinstance(provider, ServingAppOverrides) and provider is not other
+    } == {}

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from app.auth.dependencies import CurrentPrincipal
 from app.http.problems import problem_responses
+from app.http.routes import api_router
 
-router = APIRouter(tags=["auth"], responses=problem_responses(401, 429))
+router = api_router(tags=["auth"], responses=problem_responses(401, 429))
 
 
 class Me(BaseModel):

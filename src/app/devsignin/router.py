@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from app.auth.middleware import public
 from app.devsignin.core import DevSignIn
 from app.http.problems import problem_response
+from app.http.routes import api_router
 from app.settings import Settings
 
 WEB_CLIENT_ID = "restaurant-web"
@@ -34,7 +35,7 @@ def build_dev_signin(settings: Settings) -> DevSignIn:
 
 
 def dev_signin_router(signin: DevSignIn) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = api_router(include_in_schema=False)
 
     @router.api_route(signin.base_path + "/{rest:path}", methods=["GET", "POST"])
     @public

@@ -5,13 +5,14 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from app.auth.middleware import public
 from app.http.problems import Problem
+from app.http.routes import api_router
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 HERE = Path(__file__).parent
 ASSET_CACHE = "public, max-age=86400"

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.http.head import request_method
 from app.http.logs import write_access
 from app.http.problems import problem_response
+from app.http.routes import SERVING_APP
 
 access_log = logging.getLogger("app.access")
 error_log = logging.getLogger("app.error")
@@ -33,7 +34,8 @@ def _ids(scope: Scope) -> tuple[str, str | None, str | None]:
 
 
 class RequestContextMiddleware:
-    """Outermost: gives each request its id and writes its one access-log line."""
+    """Outermost: gives each request its id and writes its one access-log line (and
+    names the app serving it, whose ``dependency_overrides`` our routes see)."""
 
     def __init__(self, app: ASGIApp, *, stage: str) -> None:
         self.app = app
@@ -58,9 +60,11 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), request_id_header]
             await send(message)
 
+        serving = SERVING_APP.set(scope.get("app"))  # whose dependency_overrides apply
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            SERVING_APP.reset(serving)
             level = logging.ERROR if status >= 500 else logging.INFO
             # Nothing is computed for a line the configured level drops.
             if access_log.isEnabledFor(level):

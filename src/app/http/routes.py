@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from fastapi import APIRouter
 from starlette.routing import Mount, compile_path
 from starlette.types import Scope
 
@@ -26,6 +28,31 @@ def route_path(scope: Scope) -> str:
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root) :] or "/"
     return path
+
+
+# The app serving the current request (set by app.http.context's outermost layer).
+SERVING_APP: ContextVar[Any] = ContextVar("serving_app", default=None)
+
+
+class ServingAppOverrides:
+    """The ``dependency_overrides_provider`` of this project's routers: the
+    ``dependency_overrides`` of whichever app is serving the current request.
+
+    Our routers' routes are built once, when their modules are imported, and put on
+    each app as they are (``app.main.add_routes``), so no app exists yet to be their
+    provider, and one process may hold several apps (tests). FastAPI's own idiom,
+    ``app.dependency_overrides[dependency] = stand_in``, works as with
+    ``include_router``, resetting by assigning a new dict included."""
+
+    @property
+    def dependency_overrides(self) -> dict[Any, Any]:
+        overrides: dict[Any, Any] = getattr(SERVING_APP.get(), "dependency_overrides", None) or {}
+        return overrides
+
+
+def api_router(**options: Any) -> APIRouter:
+    """An ``APIRouter`` whose routes see the serving app's dependency overrides."""
+    return APIRouter(dependency_overrides_provider=ServingAppOverrides(), **options)
 
 
 def public(endpoint: F) -> F:

@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import Depends, Header, Request, Response
 
 from app.auth.dependencies import MenuWriter
 from app.auth.middleware import public
 from app.http.etags import none_match
 from app.http.problems import Problem, problem_responses
+from app.http.routes import api_router
 from app.menu.schemas import ItemId, MenuItemIn, MenuItemOut, MenuOut
 from app.menu.service import MenuService, Rendered
 from app.store.base import MenuItem
 
 # Every menu route validates its input and reads the store.
-router = APIRouter(prefix="/menu", tags=["menu"], responses=problem_responses(422, 429, 503))
+router = api_router(prefix="/menu", tags=["menu"], responses=problem_responses(422, 429, 503))
 
 # Browsers and CloudFront may keep the menu for a minute; the ETag makes the
 # revalidation after that cheap (304, no body).

@@ -3,12 +3,13 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 
 from app.auth.dependencies import OrdersAdmin, OrdersReader, OrdersWriter
 from app.http.etags import ETAGS_PATTERN, none_match, strong_etag
 from app.http.fields import header_schema
 from app.http.problems import Problem, problem_responses
+from app.http.routes import api_router
 from app.orders import service
 from app.orders.schemas import (
     OpenOrdersOut,
@@ -24,7 +25,7 @@ from app.orders.schemas import (
 from app.store.base import Store
 
 # Every order route needs a token with a scope, validates its input and reads the store.
-router = APIRouter(prefix="/orders", tags=["orders"], responses=problem_responses(401, 403, 422, 429, 503))
+router = api_router(prefix="/orders", tags=["orders"], responses=problem_responses(401, 403, 422, 429, 503))
 
 # Orders are private: a browser may keep them but must revalidate each time.
 PRIVATE_CACHE = "private, no-cache"
@@ -227,7 +228,7 @@ async def patch_order(
 
 
 # The kitchen's board: every customer's open orders, for staff.
-kitchen_router = APIRouter(
+kitchen_router = api_router(
     prefix="/kitchen", tags=["kitchen"], responses=problem_responses(401, 403, 422, 429, 503)
 )
 

@@ -5,19 +5,20 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app import __version__
 from app.auth.middleware import public
 from app.http.problems import problem_responses
+from app.http.routes import api_router
 
 HELLO = "Hello, Cloud Explorer! Your Serverless code is running!"
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
-router = APIRouter(tags=["service"], responses=problem_responses(429))
+router = api_router(tags=["service"], responses=problem_responses(429))
 
 
 class Hello(BaseModel):
