@@ -129,8 +129,12 @@ TARGETS = (
         baseline="typical_async",
         unit="us",
         guarded=True,
-        # Met (1.43x published). The bare hello writes no log line; written to the same
-        # pipe, one line costs it 1.16-1.67x of itself with the machine's load (README).
+        # Met (1.43x and 1.46x in the full runs). The bare hello writes no log line, and
+        # one line written to the same pipe costs it 1.16-1.67x of itself with the
+        # machine's state (README), so this ratio moves with that (1.40x and 1.66x in
+        # two fresh-clone smoke runs of the same day): the guard trips at 2.25x, above
+        # what that noise reaches, not at 1.875x.
+        guard_at=1.8,
     ),
     Target(
         "warm_order_p99",
