@@ -69,28 +69,23 @@ class RateLimitMiddleware:
 
         if decision is None:
             pairs = self.policy_only
-        elif decision.allowed:
-            pairs = [
-                self.policy_pair,
-                (
-                    b"ratelimit",
-                    b'"%s";r=%d;t=%d' % (POLICY_BYTES, decision.remaining, decision.reset_seconds),
-                ),
-            ]
         else:
-            response = problem_response(
-                429,
-                f"Too many requests: at most {decision.limit} per {self.limiter.rate.window_seconds} s. "
-                f"Retry in {decision.reset_seconds} s.",
-                type_slug="rate-limited",
-                headers={
-                    "RateLimit-Policy": self.policy,
-                    "RateLimit": f'"{POLICY}";r={decision.remaining};t={decision.reset_seconds}',
-                    "Retry-After": str(decision.reset_seconds),
-                },
-            )
-            await response(scope, receive, send)
-            return
+            count = b'"%s";r=%d;t=%d' % (POLICY_BYTES, decision.remaining, decision.reset_seconds)
+            if not decision.allowed:
+                response = problem_response(
+                    429,
+                    f"Too many requests: at most {decision.limit} per {self.limiter.rate.window_seconds} s. "
+                    f"Retry in {decision.reset_seconds} s.",
+                    type_slug="rate-limited",
+                    headers={
+                        "RateLimit-Policy": self.policy,
+                        "RateLimit": count.decode(),
+                        "Retry-After": str(decision.reset_seconds),
+                    },
+                )
+                await response(scope, receive, send)
+                return
+            pairs = [self.policy_pair, (b"ratelimit", count)]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
