@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
+from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount, compile_path
 from starlette.types import Scope
 
@@ -78,16 +79,11 @@ RouteRule = tuple[re.Pattern[str], frozenset[str] | None, bool]
 def route_rules(app: Any) -> list[RouteRule]:
     """Every route of the app, flattened, as (regex, methods, public).
 
-    FastAPI 0.165 nests included routers instead of copying their routes, and
-    exposes the flattened view as ``iter_route_contexts``; older releases list
-    every route in ``app.routes``.
+    Our routers' routes sit on the app's router itself (``app.main.add_routes``);
+    a router included with ``include_router`` is nested (FastAPI 0.165), and
+    ``iter_route_contexts`` flattens it.
     """
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # pragma: no cover - FastAPI < 0.165
-        routes: Any = app.routes
-    else:
-        routes = iter_route_contexts(app.routes)
+    routes = iter_route_contexts(app.routes)
     docs = _docs_paths(app)
     rules: list[RouteRule] = []
     for route in routes:
