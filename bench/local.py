@@ -116,7 +116,7 @@ def python_load(url: str, seconds: int, connections: int) -> dict[str, float]:
 def measure(env: dict[str, str], *, seconds: int, rounds: int, connections: int = 2) -> dict[str, Any]:
     tool = "wrk" if shutil.which("wrk") else "python"
     load = wrk if tool == "wrk" else python_load
-    runs: dict[str, list[float]] = {"ours": [], "starlette": [], "fastapi": []}
+    runs: dict[str, list[float]] = {which: [] for which in APPS}
     for _ in range(rounds):
         for which in runs:
             with serve(which, env) as url:
