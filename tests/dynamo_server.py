@@ -1,6 +1,6 @@
 """A real DynamoDB-compatible server on loopback, and isolated stores on it.
 
-The server is moto's threaded server: real HTTP on 127.0.0.1, the DynamoDB wire
+The server is moto's, one request at a time (twin.dynamo says why): real HTTP on 127.0.0.1, the DynamoDB wire
 protocol, no patching of boto3 (moto's in-process ``mock_aws`` is never turned
 on, so every call goes out through botocore's HTTP stack). Each store gets a
 table of its own, so tests share one server and nothing else.
@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from app.store.dynamodb import DynamoStore
 from app.store.sdk import CLIENT_CONFIG
+from twin.dynamo import SerialMotoServer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -37,7 +37,7 @@ class DynamoServer:
     """moto's server on an ephemeral loopback port (port 0: no race for a "free" port)."""
 
     def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = SerialMotoServer("127.0.0.1", 0)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"

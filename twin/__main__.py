@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 
 import boto3
 from jose import jwt
-from moto.server import ThreadedMotoServer
 
 from app.devsignin.core import DevSignIn
 from app.devtoken import ensure_key
 from twin.cdn import serve_site, web_distribution
+from twin.dynamo import SerialMotoServer
 from twin.gateway import Gateway, GatewayServer, Request, Response
 from twin.lambda_service import LambdaService, runtime_python
 from twin.stack import REGION, ROOT, Stack, load_stack
@@ -194,7 +194,7 @@ class Twin:
         self.args = args
         self.services: dict[str, LambdaService] = {}
         self.server: GatewayServer | None = None
-        self.dynamo: ThreadedMotoServer | None = None
+        self.dynamo: SerialMotoServer | None = None
         self.site: AbstractContextManager[tuple[str, ThreadingHTTPServer]] | None = None
         self.web_url = ""
 
@@ -215,7 +215,7 @@ class Twin:
             )
         self.stack = stack
 
-        self.dynamo = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.dynamo = SerialMotoServer("127.0.0.1", 0)
         self.dynamo.start()
         host, dynamo_port = self.dynamo.get_host_and_port()
         endpoint = f"http://{host}:{dynamo_port}"
