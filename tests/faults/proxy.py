@@ -1,8 +1,10 @@
 """A fault-injecting proxy on loopback, in front of the DynamoDB-compatible server.
 
 Rules are keyed by the DynamoDB operation (the ``X-Amz-Target`` suffix, e.g.
-``TransactWriteItems``): answer with a DynamoDB error, or delay the answer.
-Everything else is forwarded unchanged.
+``TransactWriteItems``): answer with a DynamoDB error, or delay the answer, or
+(``lose``) forward the request, so the server applies it, and lose its answer:
+send a DynamoDB error instead, or close the connection without one. Everything
+else is forwarded unchanged. ``requests`` keeps each request's operation and body.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ class FaultProxy:
         self.errors: dict[str, tuple[int, str]] = {}
         self.delays: dict[str, float] = {}
         self.seen: list[str] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        # Per operation, the next answers to lose: an error to send instead, or None (no answer).
+        self.lose: dict[str, list[tuple[int, str] | None]] = {}
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,16 +33,13 @@ class FaultProxy:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 operation = self.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
                 proxy.seen.append(operation)
+                proxy.requests.append((operation, json.loads(body or b"{}")))
                 delay = proxy.delays.get(operation) or proxy.delays.get("*")
                 if delay:
                     time.sleep(delay)
                 fault = proxy.errors.get(operation) or proxy.errors.get("*")
                 if fault is not None:
-                    status, error_type = fault
-                    payload = json.dumps(
-                        {"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": "injected"}
-                    ).encode()
-                    self._answer(status, payload, {"content-type": "application/x-amz-json-1.0"})
+                    self._fault(*fault)
                     return
                 request = urllib.request.Request(
                     proxy.upstream + self.path,
@@ -47,9 +49,24 @@ class FaultProxy:
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:
-                        self._answer(response.status, response.read(), dict(response.headers))
+                        answer = (response.status, response.read(), dict(response.headers))
                 except urllib.error.HTTPError as error:
-                    self._answer(error.code, error.read(), dict(error.headers))
+                    answer = (error.code, error.read(), dict(error.headers))
+                lost = proxy.lose.get(operation)
+                if lost:
+                    instead = lost.pop(0)
+                    if instead is None:
+                        self.close_connection = True  # applied, and not a byte of answer
+                    else:
+                        self._fault(*instead)
+                    return
+                self._answer(*answer)
+
+            def _fault(self, status: int, error_type: str) -> None:
+                payload = json.dumps(
+                    {"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": "injected"}
+                ).encode()
+                self._answer(status, payload, {"content-type": "application/x-amz-json-1.0"})
 
             def _answer(self, status: int, payload: bytes, headers: dict[str, Any]) -> None:
                 try:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from app.http.head import request_method
 from app.http.routes import route_path, route_rules
-from app.store.base import StoreUnavailable
+from app.store.base import StoreUnavailable, WriteOutcomeUnknown
 
 PROBLEM_JSON = "application/problem+json"
 # Problem types are URNs on purpose: RFC 9457 lets clients compare them, but no
@@ -303,7 +303,9 @@ async def _on_store_unavailable(request: Request, exc: Exception) -> Response:
     logging.getLogger("app.store").warning("store unavailable: %s", exc)
     return problem_response(
         503,
-        "The data store is not answering right now; retry shortly.",
+        "The data store did not confirm this write; retry it with the same Idempotency-Key."
+        if isinstance(exc, WriteOutcomeUnknown)
+        else "The data store is not answering right now; retry shortly.",
         type_slug="store-unavailable",
         headers={"Retry-After": str(exc.retry_after)},
     )

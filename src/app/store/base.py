@@ -99,6 +99,11 @@ class StoreUnavailable(StoreError):
         self.retry_after = retry_after
 
 
+class WriteOutcomeUnknown(StoreUnavailable):
+    """A write the backend never confirmed and a read could not find: it may land
+    yet. Retrying with the same Idempotency-Key is safe (503)."""
+
+
 class AlreadyExists(StoreError):
     pass
 

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from app.store import dynamodb_keys as keys
 from app.store.base import (
     OPEN_STATUSES,
+    AlreadyExists,
     IdempotencyClaim,
     IdempotencyCompletion,
     MenuItem,
@@ -33,6 +35,7 @@ from app.store.base import (
     OrderPage,
     StoreUnavailable,
     VersionConflict,
+    WriteOutcomeUnknown,
 )
 from app.store.dynamodb_errors import error_code, error_field, raise_order_cancelled, translate
 
@@ -51,11 +54,46 @@ from app.store.sdk import new_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import PutTypeDef, QueryInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        PutTypeDef,
+        QueryInputTypeDef,
+        UpdateTypeDef,
+    )
 
     from app.store.dynamodb_keys import Item
 
 log = logging.getLogger(__name__)
+
+
+def request_token(order: Order) -> str:
+    """The transaction's ClientRequestToken: the same for every attempt at this write,
+    never for another (1-36 characters; within 10 minutes DynamoDB answers a repeat
+    as a success without applying it again, and one with other parameters with
+    IdempotentParameterMismatch). Order ids are unique, a version is one write of it.
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html"""
+    return f"{order.id}-v{order.version}"
+
+
+def _completion_update(table_name: str, completion: IdempotencyCompletion) -> UpdateTypeDef:
+    return {
+        "TableName": table_name,
+        "Key": keys.idem_key(completion.key),
+        "UpdateExpression": (
+            "SET #status = :completed, response_status = :rs, "
+            "response_body = :rb, #expires = :exp REMOVE lock_until"
+        ),
+        "ConditionExpression": "#status = :in_progress AND #owner = :owner",
+        "ExpressionAttributeNames": {"#status": "status", "#owner": "owner", "#expires": TTL_ATTRIBUTE},
+        "ExpressionAttributeValues": {
+            ":completed": s("completed"),
+            ":in_progress": s("in_progress"),
+            ":owner": s(completion.owner),
+            ":rs": n(completion.response.status),
+            ":rb": s(completion.response.body),
+            ":exp": n(completion.expires_at),
+        },
+    }
+
 
 _BATCH_GET_MAX: Final = 100  # BatchGetItem's limit per request
 _BATCH_GET_ROUNDS: Final = 5
@@ -206,54 +244,50 @@ class DynamoStore:
         }
         # A new order is open: its kitchen marker comes with it, in the same transaction.
         marker: PutTypeDef = {"TableName": self.table_name, "Item": keys.kitchen_marker(order.id)}
-        if completion is None:
+        token = request_token(order)
+        try:
             with self._boundary():
                 try:
-                    self._client.transact_write_items(TransactItems=[{"Put": new_order}, {"Put": marker}])
+                    if completion is None:
+                        self._client.transact_write_items(
+                            TransactItems=[{"Put": new_order}, {"Put": marker}], ClientRequestToken=token
+                        )
+                    else:
+                        # The order exists iff its idempotency record says "completed" with
+                        # the response to replay, and only while this request still owns
+                        # the key (it may have been taken over after lock_until).
+                        completed = _completion_update(self.table_name, completion)
+                        self._client.transact_write_items(
+                            TransactItems=[{"Put": new_order}, {"Update": completed}, {"Put": marker}],
+                            ClientRequestToken=token,
+                        )
                 except ClientError as error:
                     if error_code(error) != "TransactionCanceledException":
                         raise
-                    raise_order_cancelled(error, order.id)
-            return
-        # One transaction: the order exists iff its idempotency record says
-        # "completed" with the response to replay, and only while this request
-        # still owns the key (it may have been taken over after lock_until).
-        with self._boundary():
-            try:
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {"Put": new_order},
-                        {
-                            "Update": {
-                                "TableName": self.table_name,
-                                "Key": keys.idem_key(completion.key),
-                                "UpdateExpression": (
-                                    "SET #status = :completed, response_status = :rs, "
-                                    "response_body = :rb, #expires = :exp REMOVE lock_until"
-                                ),
-                                "ConditionExpression": "#status = :in_progress AND #owner = :owner",
-                                "ExpressionAttributeNames": {
-                                    "#status": "status",
-                                    "#owner": "owner",
-                                    "#expires": TTL_ATTRIBUTE,
-                                },
-                                "ExpressionAttributeValues": {
-                                    ":completed": s("completed"),
-                                    ":in_progress": s("in_progress"),
-                                    ":owner": s(completion.owner),
-                                    ":rs": n(completion.response.status),
-                                    ":rb": s(completion.response.body),
-                                    ":exp": n(completion.expires_at),
-                                },
-                            }
-                        },
-                        {"Put": marker},
-                    ]
-                )
-            except ClientError as error:
-                if error_code(error) != "TransactionCanceledException":
-                    raise
-                raise_order_cancelled(error, order.id, owner=completion.owner)
+                    raise_order_cancelled(error, order.id, owner=completion.owner if completion else None)
+        except (AlreadyExists, StoreUnavailable) as error:
+            # Ambiguous: an attempt whose answer was lost (a timeout, a 500) may have
+            # been applied. DynamoDB answers the SDK's retry of it as a success (same
+            # token); a server without token support cancels it on the order's own
+            # condition (AlreadyExists); after the last retry it is unknown. The order
+            # id is this request's own, so the order stored with our content means our
+            # transaction was applied, idempotency record included (one transaction).
+            if self._stored_as(order):
+                log.warning("order %s: the write's answer was lost but it was applied (%s)", order.id, error)
+                return
+            if isinstance(error, StoreUnavailable):
+                raise WriteOutcomeUnknown(f"order {order.id}: {error}", error.retry_after) from error
+            raise
+
+    def _stored_as(self, order: Order) -> bool:
+        """Whether ``order`` is stored as written (status and version may have moved on)."""
+        try:
+            found = self.get_order(order.id)
+        except StoreUnavailable:
+            return False
+        return found is not None and order == replace(
+            found, status=order.status, updated_at=order.updated_at, version=order.version
+        )
 
     def get_order(self, order_id: str) -> Order | None:
         with self._boundary():

@@ -24,7 +24,9 @@ _THROTTLED = frozenset(
 )
 _SERVER = frozenset({"InternalServerError", "ServiceUnavailable", "ServiceUnavailableException"})
 # A transaction (or a write racing one) touching the same item: retry later.
-_CONFLICT = frozenset({"TransactionConflictException"})
+# TransactionInProgress: the same ClientRequestToken is still being applied (the SDK
+# retries it; if it still is after the retries, so may the client).
+_CONFLICT = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 _MISCONFIGURED = frozenset(
     {
         "ResourceNotFoundException",
