@@ -22,6 +22,7 @@ import logging
 import math
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,13 @@ class _RuntimeApi(BaseHTTPRequestHandler):
         invocation.done.set()
 
 
+def exit_reason(returncode: int) -> str:
+    """As Lambda words a runtime's exit: "signal: killed", "exit status 1"."""
+    if returncode < 0:
+        return f"signal: {(signal.strsignal(-returncode) or str(-returncode)).lower()}"
+    return f"exit status {returncode}"
+
+
 def _error_payload(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body or b"{}")
@@ -238,8 +246,21 @@ class Worker:
             request_id=str(uuid.uuid4()), event=event, deadline_ms=int((time.time() + timeout_s) * 1000)
         )
         self.inbox.put(invocation)
-        finished = invocation.done.wait(timeout_s)
-        if not finished:
+        deadline = time.monotonic() + timeout_s
+        while not invocation.done.wait(0.05):
+            if self.process.poll() is not None:
+                # The runtime died mid-invocation (killed, out of memory): Lambda fails
+                # the invocation at once with Runtime.ExitError, not at the timeout.
+                invocation.error = {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited with error: "
+                    + exit_reason(self.process.returncode),
+                }
+                invocation.ended = time.perf_counter()
+                invocation.done.set()
+            elif time.monotonic() >= deadline:
+                break
+        if not invocation.done.is_set():
             invocation.ended = time.perf_counter()
         return invocation
 
