@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from twin.authorizer import Authorized, JwtAuthorizer, Unauthorized, www_authenticate
+from twin.headers import unsafe_header
 from twin.lambda_service import InvocationFailed, LambdaService
 from twin.stack import ACCOUNT, REGION, Route, Stack
 
@@ -51,11 +52,6 @@ UNAUTHORIZED = (401, {"message": "Unauthorized"})
 # or ANY and a path; ANY matches these methods). A request with any other method token
 # (TRACE, CONNECT, an invented one) matches no route: the gateway's 404, never a 501.
 ROUTABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"})
-
-# RFC 9110 section 5.1 (field names are tokens) and 5.5 (a field value is visible
-# characters, spaces and tabs: never CR, LF, NUL or another control character).
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Bodies API Gateway passes as text; anything else reaches the function base64-encoded
 # (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html:
@@ -331,15 +327,6 @@ class Gateway:
         except (KeyError, TypeError, ValueError) as error:
             log.warning("malformed Lambda response: %s", error)
             return _gateway_answer(INTERNAL_ERROR)
-
-
-def unsafe_header(headers: Sequence[tuple[str, str]]) -> str | None:
-    """The name of the first header no HTTP server may send as it is (a name that is not
-    a token, a value with CR, LF or another control character), or None."""
-    for name, value in headers:
-        if not _TOKEN.match(name) or _CONTROL.search(value):
-            return name
-    return None
 
 
 def sendable(response: Response) -> Response:
