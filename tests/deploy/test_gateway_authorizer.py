@@ -19,9 +19,9 @@ from tests.deploy.stack import OPENAPI_METHODS, SAM, TEMPLATE, Stack, load_templ
 EXTERNAL = {"AuthIssuer": "https://login.example.com", "AuthAudience": "aud-1,aud-2", "AuthScopePrefix": ""}
 
 
-def app_public_routes(app: Any = None) -> set[tuple[str, str]]:
-    """(method, path) of every route the app serves without a token: its @public
-    endpoints and the docs, each for GET and HEAD (app.http.head answers HEAD)."""
+def app_routes(app: Any = None) -> dict[tuple[str, str], bool]:
+    """(method, path) of every route of the app as deployed -> whether it is public (its
+    @public endpoints and the docs). A GET route answers HEAD too (app.http.head)."""
     from fastapi.routing import iter_route_contexts
 
     from app.http.routes import route_rules
@@ -29,19 +29,20 @@ def app_public_routes(app: Any = None) -> set[tuple[str, str]]:
     # As deployed: the development sign-in is mounted only in the local stage, never on
     # Lambda (Settings.serves_dev_signin), so it is no route of the cloud's.
     app = app or create_app(Settings(docs_enabled=True, dev_signin=False))
-    routes = list(iter_route_contexts(app.routes))
+    routes = [r for r in iter_route_contexts(app.routes) if isinstance(getattr(r, "path", None), str)]
     rules = route_rules(app)
-    assert len(rules) == len([r for r in routes if isinstance(getattr(r, "path", None), str)])
-    found: set[tuple[str, str]] = set()
-    for route, (_, methods, is_public) in zip(
-        [r for r in routes if isinstance(getattr(r, "path", None), str)], rules, strict=True
-    ):
-        if not is_public:
-            continue
-        assert methods, f"public route {route.path} serves every method; the gateway cannot say that"
-        for method in methods | ({"HEAD"} if "GET" in methods else set()):
-            found.add((method, route.path))
+    assert len(rules) == len(routes)
+    found: dict[tuple[str, str], bool] = {}
+    for route, (_, methods, is_public) in zip(routes, rules, strict=True):
+        if is_public:
+            assert methods, f"public route {route.path} serves every method; the gateway cannot say that"
+        for method in (methods or set()) | ({"HEAD"} if "GET" in (methods or set()) else set()):
+            found[(method, route.path)] = found.get((method, route.path), False) or is_public
     return found
+
+
+def app_public_routes(app: Any = None) -> set[tuple[str, str]]:
+    return {route for route, is_public in app_routes(app).items() if is_public}
 
 
 def gateway_routes(transformed: dict[str, Any], parameters: dict[str, str]) -> dict[tuple[str, str], bool]:
