@@ -13,6 +13,8 @@ describes its checks:
 
 A failure is ``401 {"message":"Unauthorized"}`` with a ``www-authenticate`` header
 as http-api-troubleshooting-jwt.html shows it, and the function is never invoked.
+Its ``error_description`` is one of the fixed sentences below, never text from the
+token (a header's ``alg`` or a claim could carry quotes, CR or LF into the header).
 On success the claims and scopes go into ``requestContext.authorizer.jwt``.
 """
 
@@ -31,8 +33,18 @@ RSA_ALGORITHMS = {"RS256", "RS384", "RS512"}
 JWKS_CACHE_SECONDS = 300
 
 
+# The error descriptions, fixed text (the audience one is AWS's own wording).
+NOT_A_JWT = "the token is not a JWT"
+UNSUPPORTED_ALGORITHM = "the token's algorithm is not supported"
+KEYS_UNAVAILABLE = "the issuer's keys could not be fetched"
+UNKNOWN_KEY = "the token's kid is not one of the issuer's RSA keys"
+NOT_VALID = "the token is not valid"
+WRONG_AUDIENCE = "the token does not have a valid audience"
+MISSING_SCOPE = "the token does not have the required scope"
+
+
 class Unauthorized(Exception):
-    """Why the authorizer refused a token (``error_description``)."""
+    """Why the authorizer refused a token (``error_description``, one of the constants above)."""
 
 
 @dataclass
@@ -64,17 +76,17 @@ class JwtAuthorizer:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as error:
-            raise Unauthorized("the token is not a JWT") from error
+            raise Unauthorized(NOT_A_JWT) from error
         kid, algorithm = header.get("kid"), header.get("alg")
         if algorithm not in RSA_ALGORITHMS:
-            raise Unauthorized(f"the token's algorithm {algorithm} is not supported")
+            raise Unauthorized(UNSUPPORTED_ALGORITHM)
         try:
             keys = self._keys(config["issuer"])
         except OSError as error:
-            raise Unauthorized("the issuer's keys could not be fetched") from error
+            raise Unauthorized(KEYS_UNAVAILABLE) from error
         key = next((k for k in keys.get("keys", []) if k.get("kid") == kid), None)
         if key is None or key.get("kty") != "RSA":
-            raise Unauthorized("the token's kid is not one of the issuer's RSA keys")
+            raise Unauthorized(UNKNOWN_KEY)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -84,18 +96,18 @@ class JwtAuthorizer:
                 options={"verify_aud": False, "require_exp": True, "leeway": 0},
             )
         except JOSEError as error:
-            raise Unauthorized(f"the token is not valid: {error}") from error
+            raise Unauthorized(NOT_VALID) from error
         audiences = set(config["audience"])
         aud = claims.get("aud")
         if aud is not None:
             if not audiences & ({aud} if isinstance(aud, str) else set(aud)):
-                raise Unauthorized("the token does not have a valid audience")
+                raise Unauthorized(WRONG_AUDIENCE)
         elif claims.get("client_id") not in audiences:
-            raise Unauthorized("the token does not have a valid audience")
+            raise Unauthorized(WRONG_AUDIENCE)
         granted = str(claims.get("scope", "")).split() + list(claims.get("scp") or [])
         required = config.get("scopes") or []
         if required and not set(required) & set(granted):
-            raise Unauthorized("the token does not have the required scope")
+            raise Unauthorized(MISSING_SCOPE)
         return Authorized(
             claims={
                 name: value if isinstance(value, str) else json.dumps(value) for name, value in claims.items()

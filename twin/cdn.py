@@ -15,6 +15,7 @@ The template is read as written (SAM leaves these resources as they are).
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 import re
 import threading
@@ -26,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
+
+from twin.headers import unsafe_header
+
+log = logging.getLogger("twin.cdn")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -105,11 +110,15 @@ def _handler(dist: Path, distribution: Distribution, config: dict[str, str]) -> 
             self._send(200, file.read_bytes(), kind, cache_control)
 
         def _send(self, status: int, body: bytes, kind: str, cache_control: str) -> None:
+            headers = [("Content-Type", kind), ("Cache-Control", cache_control)]
+            headers += distribution.headers.items()
+            bad = unsafe_header(headers)
+            if bad is not None:  # never a split response (twin.headers)
+                log.warning("refused to send a response: header %r has a control character", bad)
+                status, body, headers = 500, b"Internal Server Error", [("Content-Type", "text/plain")]
             self.send_response(status)
-            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", cache_control)
-            for name, value in distribution.headers.items():
+            for name, value in headers:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)

@@ -13,9 +13,9 @@ import base64
 import json
 import logging
 import re
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from twin.authorizer import Authorized, JwtAuthorizer, Unauthorized, www_authenticate
+from twin.headers import unsafe_header
 from twin.lambda_service import InvocationFailed, LambdaService
 from twin.stack import ACCOUNT, REGION, Route, Stack
 
@@ -46,6 +47,11 @@ TOO_LARGE = (413, {"message": "Request Entity Too Large"})
 INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
 UNAVAILABLE = (503, {"message": "Service Unavailable"})
 UNAUTHORIZED = (401, {"message": "Unauthorized"})
+
+# The methods an HTTP API route names (http-api-develop-routes.html: a route is a method
+# or ANY and a path; ANY matches these methods). A request with any other method token
+# (TRACE, CONNECT, an invented one) matches no route: the gateway's 404, never a 501.
+ROUTABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"})
 
 # Bodies API Gateway passes as text; anything else reaches the function base64-encoded
 # (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html:
@@ -125,6 +131,12 @@ def select_route(routes: list[Route], method: str, path: str) -> tuple[Route, di
     return route, parameters
 
 
+def new_request_id() -> str:
+    """An id shaped like API Gateway's: 16 base64 characters ending in "=", as in the
+    ``apigw-requestid: Mc7UVioPPHcEKPA=`` of http-api-troubleshooting-jwt.html (11 bytes)."""
+    return base64.b64encode(secrets.token_bytes(11)).decode()
+
+
 def header(request: Request, name: str) -> str | None:
     values = [value for key, value in request.headers if key.lower() == name]
     return ",".join(values) if values else None
@@ -137,6 +149,7 @@ def build_event(
     path_parameters: dict[str, str],
     authorized: Authorized | None = None,
     custom_domain: str | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """The payload 2.0 event, as
     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
@@ -156,7 +169,6 @@ def build_event(
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
     now = time.time()
-    request_id = base64.b32encode(uuid.uuid4().bytes).decode()[:16]
     # The twin stands in for the API's default endpoint, where the stage is part of
     # the URL: requestContext names that endpoint's domain (the Host header stays as
     # the client sent it), as it does for https://{api-id}.execute-api.{region}.amazonaws.com.
@@ -181,7 +193,9 @@ def build_event(
                 "sourceIp": request.source_ip,
                 "userAgent": headers.get("user-agent", ""),
             },
-            "requestId": request_id,
+            # The one id of the request: the apigw-requestid header and the access log's
+            # $context.requestId carry the same value (Gateway.handle).
+            "requestId": request_id or new_request_id(),
             "routeKey": route.route_key,
             "stage": stack.stage,
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
@@ -265,14 +279,17 @@ class Gateway:
         self.bucket = TokenBucket(burst, rate) if burst is not None and rate is not None else None
 
     def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
-        response = self._handle(request)
-        # Every answer carries the gateway's request id (the header API Gateway adds).
+        request_id = new_request_id()
+        response = self._handle(request, request_id)
+        # Every answer carries the gateway's request id (the header API Gateway adds),
+        # the same id as the event's requestContext.requestId.
         response.headers.append(("apigw-requestid", request_id))
         return response
 
-    def _handle(self, request: Request) -> Response:
+    def _handle(self, request: Request, request_id: str) -> Response:
         path = request.target.partition("?")[0]
+        if request.method not in ROUTABLE_METHODS:
+            return _gateway_answer(NOT_FOUND)
         prefix = "" if self.custom_domain else f"/{self.stack.stage}"
         # A named stage is the first path segment; a path outside it has no route.
         if prefix and not (path == prefix or path.startswith(prefix + "/")):
@@ -294,7 +311,9 @@ class Gateway:
                 log.info("authorizer refused %s %s: %s", request.method, path, refusal or "no token")
                 challenge = www_authenticate(str(refusal), route.authorizer)
                 return _gateway_answer(UNAUTHORIZED, [("www-authenticate", challenge)])
-        event = build_event(request, self.stack, route, parameters, authorized, self.custom_domain)
+        event = build_event(
+            request, self.stack, route, parameters, authorized, self.custom_domain, request_id=request_id
+        )
         service = self.services[route.function]
         try:
             result = service.invoke(event, wait_s=INTEGRATION_TIMEOUT_S)
@@ -310,12 +329,31 @@ class Gateway:
             return _gateway_answer(INTERNAL_ERROR)
 
 
+def sendable(response: Response) -> Response:
+    """The response, or the gateway's 500 in its place when a header would split the
+    response (a function's, the issuer's, or the twin's own): the twin writes no header
+    it has not checked, wherever the text came from. The request id stays."""
+    name = unsafe_header(response.headers)
+    if name is None:
+        return response
+    log.warning("refused to send a response: header %r has a control character or a bad name", name)
+    kept = [(k, v) for k, v in response.headers if k == "apigw-requestid" and unsafe_header([(k, v)]) is None]
+    return _gateway_answer(INTERNAL_ERROR, kept)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: GatewayServer
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a method it has no do_<METHOD> for with its own
+        # HTML 501; every method token reaches _serve, and the gateway answers it.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -335,6 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             extra = self.server.extra_routes.get(self.path.partition("?")[0])
             response = extra() if extra else self.server.local_answer(request)
+        response = sendable(response)
         # No Server header (API Gateway sends none of its own), one Date.
         self.send_response_only(response.status)
         names = {name.lower() for name, _ in response.headers}
@@ -348,8 +387,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         self.server.log_request_line(self, response)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
 
 class GatewayServer(ThreadingHTTPServer):

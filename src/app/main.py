@@ -35,7 +35,7 @@ from app.auth.verify import TokenVerifier
 from app.aws_lambda import snapstart
 from app.aws_lambda.adapter import LambdaAdapter
 from app.docs.router import router as docs_router
-from app.http import problems, redirects
+from app.http import gateway_401, problems, redirects
 from app.http.context import ErrorBoundaryMiddleware, RequestContextMiddleware
 from app.http.cors import CORSMiddleware
 from app.http.head import HeadMiddleware
@@ -188,6 +188,8 @@ def create_app(
     app.state.health_checks = {}
     app.state.store = store
     problems.install(app)
+    if settings.gateway_authorizer:  # the deployed stack's clients also get the gateway's 401
+        gateway_401.document(app)
     redirects.install(app.router)  # relative Location, never from the client's Host
     for router in (system_router, auth_router, menu_router, orders_router, kitchen_router):
         add_routes(app, router)

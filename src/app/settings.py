@@ -87,6 +87,9 @@ class Settings(BaseModel):
     # The development sign-in (app.devsignin) under the issuer's path; local stage only.
     dev_signin: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The stack's GatewayAuthorizer is on: API Gateway's JWT authorizer answers a missing
+    # or bad token before the app, and the OpenAPI document says so (app.http.gateway_401).
+    gateway_authorizer: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=10 * 1024 * 1024)
 
     @field_validator("cors_allow_origins", "auth_audience", mode="before")

@@ -4,6 +4,7 @@ billed), and the app's own checks still stand behind it."""
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +14,7 @@ from jose import jwt
 
 from app.devtoken import ensure_key
 from tests.auth.tokens import Issuer
+from tests.deploy.test_gateway_authorizer import app_routes
 from tests.twin.conftest import Twin, get
 
 ORIGIN = "https://app.example.com"
@@ -52,6 +54,26 @@ def test_no_token_is_the_gateways_401_and_invokes_nothing(cloud: Twin, path: str
     assert_gateway_401(get(f"{cloud.url}{path}"), None)
     assert_gateway_401(httpx.delete(f"{cloud.url}/menu/margherita", timeout=30), None)
     assert invocations(cloud) == before
+
+
+def test_no_token_with_every_method_the_app_routes_is_the_gateways_401(cloud: Twin) -> None:
+    """Each protected (method, path) of the app, as the deployed app has them: none reaches
+    the function without a token, whatever its method (a PUT or PATCH left unguarded too)."""
+    protected = sorted(route for route, is_public in app_routes().items() if not is_public)
+    assert {method for method, _ in protected} >= {"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}
+    cloud.settle()  # one request per route: fewer than the stage's burst of 20
+    before = invocations(cloud)
+    for method, path in protected:
+        url = cloud.url + re.sub(r"\{[^}]+\}", "margherita", path)
+        body = {"json": {"name": "M"}} if method in ("PUT", "PATCH", "POST") else {}
+        response = httpx.request(method, url, timeout=30, **body)  # type: ignore[arg-type]
+        if method == "HEAD":  # the same answer without its body
+            assert (response.status_code, response.headers["www-authenticate"]) == (401, "Bearer")
+            assert "x-request-id" not in response.headers
+            continue
+        assert_gateway_401(response, None)
+    assert invocations(cloud) == before
+    cloud.settle()
 
 
 def test_bad_tokens_are_the_gateways_401_and_invoke_nothing(cloud: Twin) -> None:

@@ -68,7 +68,12 @@ def test_a_redirect_stays_under_the_stage(cloud: Twin) -> None:
 
 
 def test_the_gateway_answers_what_no_route_or_stage_knows(cloud: Twin) -> None:
-    for url in (f"{cloud.root}/", f"{cloud.root}/prod/hello", f"{cloud.root}/devx/hello"):
+    for url in (
+        f"{cloud.root}/",
+        f"{cloud.root}/prod/hello",
+        f"{cloud.root}/devx/hello",
+        f"{cloud.root}/abc/hello",
+    ):
         response = get(url)
         assert response.status_code == 404
         assert response.json() == {"message": "Not Found"}

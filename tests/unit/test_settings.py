@@ -69,6 +69,7 @@ def test_bad_rate_limits_are_refused(text: str) -> None:
         ("APP_RATE_LIMIT", "lots"),
         ("APP_STORE", "postgres"),
         ("APP_DOCS_ENABLED", "perhaps"),
+        ("APP_GATEWAY_AUTHORIZER", "perhaps"),
         ("APP_CORS_ALLOW_ORIGINS", "*"),
         ("APP_CORS_ALLOW_ORIGINS", "https://app.example.com/path"),
         ("APP_AUTH_ISSUER", "not a url"),

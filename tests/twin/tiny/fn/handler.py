@@ -21,6 +21,9 @@ def handler(event, context):  # type: ignore[no-untyped-def]
             "cookies": ["a=1", "b=2; Path=/"],
             "body": "made",
         }
+    if path.endswith("/split"):
+        # A header value that would split the response (CR LF and a header of its own).
+        return {"statusCode": 200, "headers": {"x-note": "a\r\nSet-Cookie: injected=1"}, "body": "split"}
     if path.endswith("/binary"):
         return {
             "statusCode": 200,
