@@ -33,7 +33,7 @@ import boto3
 from jose import jwt
 from moto.server import ThreadedMotoServer
 
-from app.devsignin.core import DevSignIn
+from app.devsignin.core import DevSignIn, callback_uris
 from app.devtoken import ensure_key
 from twin.cdn import serve_site, web_distribution
 from twin.gateway import Gateway, GatewayServer, Request, Response
@@ -272,7 +272,7 @@ class Twin:
             client_id=AUDIENCE,
             audience=None,  # Cognito's shape: client_id, no aud
             scope_prefix=scope_prefix,
-            redirect_origins=[self.web_origin] if self.web_origin else [],
+            redirect_uris=callback_uris([self.web_origin] if self.web_origin else []),
         )
         self.server = GatewayServer(
             ("127.0.0.1", args.port),

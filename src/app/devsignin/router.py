@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 
 from app.auth.middleware import public
-from app.devsignin.core import DevSignIn
+from app.devsignin.core import DevSignIn, callback_uris
 from app.http.problems import problem_response
 from app.http.routes import api_router
 from app.settings import Settings
@@ -30,7 +30,7 @@ def build_dev_signin(settings: Settings) -> DevSignIn:
         client_id=WEB_CLIENT_ID,
         audience=settings.auth_audience[0],
         scope_prefix=settings.auth_scope_prefix,
-        redirect_origins=settings.cors_allow_origins,
+        redirect_uris=callback_uris(settings.cors_allow_origins),
     )
 
 
