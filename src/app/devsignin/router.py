@@ -14,9 +14,10 @@ from fastapi import APIRouter, Request, Response
 
 from app.auth.middleware import public
 from app.devsignin.core import DevSignIn, callback_uris
+from app.devtoken import ForeignKeySet, check_key_set
 from app.http.problems import problem_response
 from app.http.routes import api_router
-from app.settings import Settings
+from app.settings import ConfigurationError, Settings
 
 WEB_CLIENT_ID = "restaurant-web"
 
@@ -24,6 +25,10 @@ WEB_CLIENT_ID = "restaurant-web"
 def build_dev_signin(settings: Settings) -> DevSignIn:
     jwks_file = settings.jwks_file
     assert jwks_file is not None
+    try:
+        check_key_set(Path(jwks_file))  # at start-up, not at the first sign-in
+    except ForeignKeySet as error:
+        raise ConfigurationError(f"configuration error: APP_AUTH_JWKS_FILE: {error}") from None
     return DevSignIn(
         issuer=settings.auth_issuer,
         jwks_file=Path(jwks_file),
