@@ -19,6 +19,7 @@ from app.settings import LOCAL_ISSUER, Settings
 
 WEB = "http://localhost:5173"
 CALLBACK = WEB + "/callback"
+LOOPBACK = "http://127.0.0.1:8000"
 
 
 @pytest.fixture
@@ -28,7 +29,11 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    # The sign-in answers on loopback only: the addresses uvicorn would put in the scope.
+    app = create_app(settings)
+    with TestClient(
+        app, base_url=LOOPBACK, client=("127.0.0.1", 50000), raise_server_exceptions=False
+    ) as client:
         yield client
 
 

@@ -14,7 +14,15 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.devsignin.test_devsignin import CALLBACK, WEB, authorize_params, exchange, new_verifier, sign_in
+from tests.devsignin.test_devsignin import (
+    CALLBACK,
+    LOOPBACK,
+    WEB,
+    authorize_params,
+    exchange,
+    new_verifier,
+    sign_in,
+)
 
 LOOK_ALIKES = [
     "http://localhost:5173.evil.example/callback",
@@ -35,7 +43,10 @@ CONTROL = ["\r\nSet-Cookie: session=stolen", "\nX-Injected: 1", "\r", "\x00", "\
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(auth_jwks_file=str(tmp_path / "jwks.json"), cors_allow_origins=[WEB], rate_limit="0")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    app = create_app(settings)
+    with TestClient(
+        app, base_url=LOOPBACK, client=("127.0.0.1", 50000), raise_server_exceptions=False
+    ) as client:
         yield client
 
 
