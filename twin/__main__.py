@@ -303,6 +303,7 @@ class Twin:
             "scopes": " ".join(s if s == "openid" else scope_prefix + s for s in WEB_SCOPES.split()),
             "scopePrefix": scope_prefix,
             "signOutUrl": "",
+            "revokeUrl": f"{issuer}/revoke",
         }
         self.stack.notes.append(
             "web: CloudFront is a loopback server of web/dist with the template's routes function and "

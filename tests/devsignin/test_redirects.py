@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.devsignin.router import WEB_CLIENT_ID
 from app.main import create_app
 from app.settings import Settings
 from tests.devsignin.test_devsignin import (
@@ -99,3 +100,24 @@ def test_a_verifier_equal_to_the_challenge_is_refused(client: TestClient) -> Non
     challenge = authorize_params(verifier)["code_challenge"]
     answer = exchange(client, code, challenge)
     assert (answer["_status"], answer["error"]) == (400, "invalid_grant")
+
+
+def test_sign_out_can_revoke_the_refresh_token_as_at_cognito(client: TestClient) -> None:
+    """The web app's one sign-out path posts the refresh token and its client id to the
+    issuer's revocation endpoint (RFC 7009), here as at Cognito's /oauth2/revoke."""
+    discovery = client.get("/local-dev/.well-known/openid-configuration").json()
+    assert discovery["revocation_endpoint"] == discovery["issuer"] + "/revoke"
+    verifier = new_verifier()
+    tokens = exchange(client, sign_in(client, verifier), verifier)
+    refresh = str(tokens["refresh_token"])
+    assert refresh not in (tokens["access_token"], tokens["id_token"])
+    url = "/local-dev/revoke"
+    headers = {"Origin": WEB}
+    other = client.post(url, data={"token": refresh, "client_id": "another-client"}, headers=headers)
+    assert (other.status_code, other.json()["error"]) == (401, "invalid_client")
+    assert client.post(url, data={"client_id": WEB_CLIENT_ID}, headers=headers).status_code == 400
+    for _ in range(2):  # RFC 7009 2.2: revoking a revoked token is still a 200
+        answer = client.post(url, data={"token": refresh, "client_id": WEB_CLIENT_ID}, headers=headers)
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == WEB
+        assert answer.headers["cache-control"] == "no-store"

@@ -126,6 +126,7 @@ class DevSignIn:
         self.token_ttl = token_ttl
         self.clock = clock
         self._grants: dict[str, _Grant] = {}
+        self._refresh: dict[str, str] = {}  # refresh token -> its client
         self._lock = threading.Lock()
         self.page_csp = (
             "default-src 'none'; style-src 'self'; "
@@ -153,6 +154,8 @@ class DevSignIn:
             return self.authorize(_form(body), submitted=True)
         if route == ("POST", "/token"):
             return self.token(_form(body))
+        if route == ("POST", "/revoke"):
+            return self.revoke(_form(body))
         return None
 
     def discovery(self) -> dict[str, object]:
@@ -160,6 +163,8 @@ class DevSignIn:
             "issuer": self.issuer,
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
+            "revocation_endpoint": f"{self.issuer}/revoke",
+            "revocation_endpoint_auth_methods_supported": ["none"],
             "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code"],
@@ -292,7 +297,30 @@ class DevSignIn:
             "expires_in": self.token_ttl,
             "scope": scope,
         }
+        body["refresh_token"] = self._refresh_token(grant.client_id)
         return _json(200, body, _NO_STORE)
+
+    # -- refresh tokens: issued as Cognito issues them, good only for revoking ------------
+
+    def _refresh_token(self, client_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            while len(self._refresh) >= MAX_PENDING_CODES:
+                del self._refresh[next(iter(self._refresh))]  # the oldest goes first
+            self._refresh[token] = client_id
+        return token
+
+    def revoke(self, params: dict[str, str]) -> Reply:
+        """RFC 7009 2.1, as Cognito's /oauth2/revoke takes it from a public client: the
+        token and the client id; 200 for any token (2.2), even one unknown or revoked."""
+        if not params.get("token"):
+            return _oauth_error("invalid_request", "token is required")
+        with self._lock:
+            owner = self._refresh.get(params["token"])
+            if params.get("client_id") != self.client_id or owner not in (None, self.client_id):
+                return _oauth_error("invalid_client", "the token was not issued to this client", 401)
+            self._refresh.pop(params["token"], None)
+        return Reply(200, list(_NO_STORE), b"")
 
     def _key(self) -> tuple[str, str]:
         # The key is made on first use, as app.devtoken makes it: the local API
