@@ -60,11 +60,11 @@ def _names(document: dict[str, Any], kid: str) -> bool:
 
 def check_key_set(jwks_path: Path) -> None:
     """Refuse (ForeignKeySet) a JWKS file that ``ensure_key`` would have to overwrite but did
-    not make: one without the marker that does not already name the key beside it (a file
-    from before the marker that does is only read). Cheap: it never makes a key."""
+    not make: one with keys, without the marker, that does not already name the key beside
+    it (a file from before the marker that does is only read). Cheap: it never makes a key."""
     document = _read(jwks_path)
-    if document is None or document.get(MARKER) is True:
-        return
+    if document is None or document.get(MARKER) is True or document == {"keys": []}:
+        return  # absent, the project's, or an empty key set: nothing of anyone's is lost
     key_path = jwks_path.parent / KEY_FILE
     if key_path.exists() and _names(document, _public_entry(key_path.read_bytes())["kid"]):
         return

@@ -105,3 +105,11 @@ def test_an_unmarked_key_set_already_naming_the_key_is_left_alone(tmp_path: Path
     before = jwks.read_bytes()
     assert ensure_key(jwks)[1] == kid
     assert jwks.read_bytes() == before
+
+
+def test_an_empty_key_set_is_the_project_s_to_fill(tmp_path: Path) -> None:
+    """A placeholder with no keys holds nothing to lose (the SnapStart tests start so)."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    _, kid = ensure_key(jwks)
+    assert [key["kid"] for key in json.loads(jwks.read_text())["keys"]] == [kid]
