@@ -5,7 +5,7 @@ authorization endpoint (RFC 6749 4.1: a form, then a redirect with a one-time
 code), PKCE with S256 only (RFC 7636: ``plain`` is refused, as a public client
 should never use it) and the token endpoint's code exchange (RFC 6749 4.1.3),
 with the code bound to its client, redirect URI and challenge, single use, for
-60 seconds. A redirect URI must equal one of the registered ones, string for
+60 seconds, and the revocation endpoint (RFC 7009) the web app's sign-out calls. A redirect URI must equal one of the registered ones, string for
 string (RFC 9700 4.1.3: exact matching; the mounter registers each allowed web
 origin's ``/callback``), so no page elsewhere, and no header line smuggled in
 the URI, can ever receive a code.
@@ -126,7 +126,6 @@ class DevSignIn:
         self.token_ttl = token_ttl
         self.clock = clock
         self._grants: dict[str, _Grant] = {}
-        self._refresh: dict[str, str] = {}  # refresh token -> its client
         self._lock = threading.Lock()
         self.page_csp = (
             "default-src 'none'; style-src 'self'; "
@@ -297,29 +296,18 @@ class DevSignIn:
             "expires_in": self.token_ttl,
             "scope": scope,
         }
-        body["refresh_token"] = self._refresh_token(grant.client_id)
+        # As Cognito issues one; here it is good for nothing (the token endpoint grants
+        # authorization_code only), so revoking it has nothing to invalidate.
+        body["refresh_token"] = secrets.token_urlsafe(32)
         return _json(200, body, _NO_STORE)
-
-    # -- refresh tokens: issued as Cognito issues them, good only for revoking ------------
-
-    def _refresh_token(self, client_id: str) -> str:
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            while len(self._refresh) >= MAX_PENDING_CODES:
-                del self._refresh[next(iter(self._refresh))]  # the oldest goes first
-            self._refresh[token] = client_id
-        return token
 
     def revoke(self, params: dict[str, str]) -> Reply:
         """RFC 7009 2.1, as Cognito's /oauth2/revoke takes it from a public client: the
         token and the client id; 200 for any token (2.2), even one unknown or revoked."""
         if not params.get("token"):
             return _oauth_error("invalid_request", "token is required")
-        with self._lock:
-            owner = self._refresh.get(params["token"])
-            if params.get("client_id") != self.client_id or owner not in (None, self.client_id):
-                return _oauth_error("invalid_client", "the token was not issued to this client", 401)
-            self._refresh.pop(params["token"], None)
+        if params.get("client_id") != self.client_id:
+            return _oauth_error("invalid_client", "the token was not issued to this client", 401)
         return Reply(200, list(_NO_STORE), b"")
 
     def _key(self) -> tuple[str, str]:
