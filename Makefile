@@ -86,6 +86,8 @@ $(VENV)/.installed: requirements/dev.txt
 # (Background jobs of a non-interactive shell ignore SIGINT, hence the trap.)
 run: $(VENV)/.installed $(WEB_NPM)
 	@echo "make run: API on http://$(HOST):$(PORT) (docs /docs), web app on http://localhost:5173; Ctrl-C stops both"
+	@case "$(HOST)" in 127.*|localhost|::1) ;; *) echo "make run: WARNING: HOST=$(HOST) reaches beyond this machine;" \
+	  "the development sign-in answers on loopback only (app.devsignin.router)";; esac
 	@$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers & api=$$!; \
 	(cd $(WEB) && exec node node_modules/vite/bin/vite.js --clearScreen false) & web=$$!; \
 	trap 'kill $$api $$web 2>/dev/null; wait; exit 0' INT TERM; \

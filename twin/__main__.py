@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import boto3
 from jose import jwt
 
-from app.devsignin.core import DevSignIn
+from app.devsignin.core import DevSignIn, callback_uris
 from app.devtoken import ensure_key
 from twin.cdn import serve_site, web_distribution
 from twin.dynamo import SerialMotoServer
@@ -272,7 +272,7 @@ class Twin:
             client_id=AUDIENCE,
             audience=None,  # Cognito's shape: client_id, no aud
             scope_prefix=scope_prefix,
-            redirect_origins=[self.web_origin] if self.web_origin else [],
+            redirect_uris=callback_uris([self.web_origin] if self.web_origin else []),
         )
         self.server = GatewayServer(
             ("127.0.0.1", args.port),
@@ -303,6 +303,7 @@ class Twin:
             "scopes": " ".join(s if s == "openid" else scope_prefix + s for s in WEB_SCOPES.split()),
             "scopePrefix": scope_prefix,
             "signOutUrl": "",
+            "revokeUrl": f"{issuer}/revoke",
         }
         self.stack.notes.append(
             "web: CloudFront is a loopback server of web/dist with the template's routes function and "

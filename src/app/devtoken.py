@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,8 +26,58 @@ from app.settings import ConfigurationError, get_settings
 KEY_FILE = "dev-signing-key.pem"
 
 
+# A member of the key set (RFC 7517 5: members a reader does not understand are
+# ignored) saying the file is this project's to rewrite when the key changes.
+MARKER = "x-serverless-api-dev-key"
+
+
+class ForeignKeySet(RuntimeError):
+    """The JWKS file holds keys this project did not make: it is never overwritten."""
+
+
+def _read(jwks_path: Path) -> dict[str, Any] | None:
+    if not jwks_path.exists():
+        return None
+    try:
+        document = json.loads(jwks_path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    return document if isinstance(document, dict) else {}
+
+
+def _public_entry(pem: bytes) -> dict[str, Any]:
+    public = jwk.construct(pem, "RS256").public_key().to_dict()
+    # RFC 7638 thumbprint: SHA-256 over the required members in lexical order.
+    canonical = json.dumps({"e": public["e"], "kty": "RSA", "n": public["n"]}, separators=(",", ":"))
+    kid = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return {**public, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+def _names(document: dict[str, Any], kid: str) -> bool:
+    keys = document.get("keys")
+    return isinstance(keys, list) and any(isinstance(k, dict) and k.get("kid") == kid for k in keys)
+
+
+def check_key_set(jwks_path: Path) -> None:
+    """Refuse (ForeignKeySet) a JWKS file that ``ensure_key`` would have to overwrite but did
+    not make: one with keys, without the marker, that does not already name the key beside
+    it (a file from before the marker that does is only read). Cheap: it never makes a key."""
+    document = _read(jwks_path)
+    if document is None or document.get(MARKER) is True or document == {"keys": []}:
+        return  # absent, the project's, or an empty key set: nothing of anyone's is lost
+    key_path = jwks_path.parent / KEY_FILE
+    if key_path.exists() and _names(document, _public_entry(key_path.read_bytes())["kid"]):
+        return
+    raise ForeignKeySet(
+        f"{jwks_path} holds keys the development sign-in did not make; it will not overwrite them"
+        " (point APP_AUTH_JWKS_FILE at a file of its own, or remove this one if it was a copy)"
+    )
+
+
 def ensure_key(jwks_path: Path) -> tuple[bytes, str]:
-    """The private key PEM and its kid, creating both files if needed."""
+    """The private key PEM and its kid, creating both files if needed; a JWKS file the
+    project did not make is never written (ForeignKeySet)."""
+    check_key_set(jwks_path)
     key_path = jwks_path.parent / KEY_FILE
     jwks_path.parent.mkdir(parents=True, exist_ok=True)
     if not key_path.exists():
@@ -40,15 +91,10 @@ def ensure_key(jwks_path: Path) -> tuple[bytes, str]:
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
     pem = key_path.read_bytes()
-    public = jwk.construct(pem, "RS256").public_key().to_dict()
-    # RFC 7638 thumbprint: SHA-256 over the required members in lexical order.
-    canonical = json.dumps({"e": public["e"], "kty": "RSA", "n": public["n"]}, separators=(",", ":"))
-    kid = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-    entry = {**public, "kid": kid, "use": "sig", "alg": "RS256"}
-    current = json.loads(jwks_path.read_text()) if jwks_path.exists() else {"keys": []}
-    if not any(k.get("kid") == kid for k in current.get("keys", [])):
-        jwks_path.write_text(json.dumps({"keys": [entry]}, indent=2) + "\n")
-    return pem, kid
+    entry = _public_entry(pem)
+    if not _names(_read(jwks_path) or {}, entry["kid"]):
+        jwks_path.write_text(json.dumps({MARKER: True, "keys": [entry]}, indent=2) + "\n")
+    return pem, entry["kid"]
 
 
 def mint(sub: str, scope: str, ttl: int, audience: str | None = None) -> str:
@@ -90,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--ttl must be between 1 second and 7 days")
     try:
         print(mint(args.sub, args.scope, args.ttl, args.aud))
-    except ConfigurationError as error:
+    except (ConfigurationError, ForeignKeySet) as error:
         print(error, file=sys.stderr)
         return 2
     return 0

@@ -18,6 +18,9 @@ ENV_PREFIX = "APP_"
 LOCAL_ISSUER = "http://127.0.0.1:8000/local-dev"
 LOCAL_AUDIENCE = "serverless-api-local"
 LOCAL_JWKS_FILE = ".local/jwks.json"
+# The development issuer's shape: plain http on a loopback host, at /local-dev, on any
+# port (tests and `make run` pick theirs). Nothing else gets the development sign-in.
+_DEV_ISSUER = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?/local-dev")
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
@@ -142,9 +145,12 @@ class Settings(BaseModel):
     @property
     def serves_dev_signin(self) -> bool:
         """The password-less sign-in signs with the dev key: never outside the local stage,
-        and never on Lambda (which sets AWS_LAMBDA_FUNCTION_NAME), whatever the stage says."""
-        on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-        return self.is_local and self.dev_signin and not on_lambda and self.jwks_file is not None
+        never on Lambda (which sets AWS_LAMBDA_FUNCTION_NAME), whatever the stage says, and
+        only as the local development issuer: a key file alone (APP_AUTH_JWKS_FILE, e.g. a
+        copy of a real issuer's keys) never mounts it under another issuer's path."""
+        if not (self.is_local and self.dev_signin and _DEV_ISSUER.fullmatch(self.auth_issuer)):
+            return False
+        return not on_lambda() and self.jwks_file is not None
 
     @property
     def opentelemetry(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -302,3 +303,29 @@ def test_outputs_tell_how_to_get_a_token_in_both_modes() -> None:
     assert external["AuthAudience"] == EXTERNAL_AUTH["AuthAudience"]
     assert EXTERNAL_AUTH["AuthIssuer"] in external["AuthTokenEndpoint"]
     assert "amazoncognito" not in json.dumps(external)
+
+
+def test_the_web_client_keeps_a_session_short_and_revocable(
+    sam_transform: Callable[[dict[str, str]], dict[str, Any]],
+) -> None:
+    """After SAM's transform, as CloudFormation gets it: the public client allows only the
+    hosted sign-in's code flow (no SRP with an id anyone can read from config.json), its
+    refresh token lives the shortest time Cognito allows and can be revoked, and no one
+    changes the email they sign in with without verifying the new address."""
+    resources = sam_transform(OWN_POOL)["Resources"]
+    web = resources["WebClient"]["Properties"]
+    assert web["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
+    # Cognito: RefreshTokenValidity "can range from 60 minutes to 10 years".
+    assert (web["RefreshTokenValidity"], web["TokenValidityUnits"]["RefreshToken"]) == (60, "minutes")
+    assert web["EnableTokenRevocation"] is True
+    pool = resources["UserPool"]["Properties"]
+    assert pool["UserAttributeUpdateSettings"] == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+    assert pool["UsernameAttributes"] == ["email"]
+
+
+def test_the_web_app_is_told_where_to_revoke() -> None:
+    config = json.loads(Stack(load_template(), OWN_POOL).outputs()["WebConfig"])
+    domain = cognito_domain(Stack(load_template(), OWN_POOL))
+    # Cognito's revocation endpoint, on the domain where the page got the tokens.
+    assert config["revokeUrl"] == f"https://{domain}.auth.us-east-1.amazoncognito.com/oauth2/revoke"
+    assert config["signOutUrl"].startswith(f"https://{domain}.auth.us-east-1.amazoncognito.com/logout?")

@@ -184,6 +184,7 @@ def test_outputs_name_the_site_and_its_config() -> None:
             "https://serverless-api-dev-123456789012.auth.us-east-1.amazoncognito.com/logout"
             f"?client_id={STAND_IN_IDS['WebClient']}&logout_uri={WEB_ORIGIN}/"
         ),
+        "revokeUrl": "https://serverless-api-dev-123456789012.auth.us-east-1.amazoncognito.com/oauth2/revoke",
     }
     # The issuer is the API's own (APP_AUTH_ISSUER), so the page and the API trust the same tokens.
     assert config["authority"] == Stack(load_template()).function_environment()["APP_AUTH_ISSUER"]

@@ -25,6 +25,7 @@ def local_config(api_url: str) -> dict[str, str]:
         "scopes": "openid orders:read orders:write orders:admin menu:write",
         "scopePrefix": "",
         "signOutUrl": "",
+        "revokeUrl": f"{api_url}/local-dev/revoke",
     }
 
 

@@ -22,6 +22,7 @@ from tests.e2e.conftest import free_port
 from tests.twin.conftest import Twin, built_artifact, run_twin
 from tests.web.conftest import PHONE, People
 from tests.web.test_journeys import click_to_rendered, order_card, someone
+from tests.web.test_sign_out import signs_out_revoking
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -99,6 +100,15 @@ def test_through_the_twin_a_double_click_orders_once_and_the_kitchen_moves_it_to
 
     customer.get_by_role("button", name="Refresh").click()
     expect(order_card(customer, order_id)).to_contain_text("Ready")
+
+
+def test_through_the_twin_sign_out_revokes_at_the_twin_s_issuer(people: People, cloud: Cloud) -> None:
+    page = people.page()
+    page.goto(cloud.site + "/orders")
+    page.get_by_role("button", name="Sign in", exact=True).last.click()
+    sign_in(page, cloud, someone("olga"), "customer")
+    expect(page.get_by_role("heading", name="My orders")).to_be_visible()
+    signs_out_revoking(page, cloud.issuer, "serverless-api-twin")
 
 
 def test_warm_click_to_rendered_data_through_the_twin(

@@ -15,6 +15,8 @@ export interface AppConfig {
   readonly scopePrefix: string;
   /** Where to end the issuer's session after signing out (Cognito's /logout), or "". */
   readonly signOutUrl: string;
+  /** Where sign-out revokes the refresh token (Cognito's /oauth2/revoke, RFC 7009), or "". */
+  readonly revokeUrl: string;
 }
 
 function text(raw: Record<string, unknown>, name: keyof AppConfig, required: boolean): string {
@@ -45,6 +47,7 @@ export function parseConfig(raw: unknown): AppConfig {
   }
   const fields = raw as Record<string, unknown>;
   const signOutUrl = text(fields, "signOutUrl", false);
+  const revokeUrl = text(fields, "revokeUrl", false);
   return {
     apiUrl: httpUrl(text(fields, "apiUrl", true), "apiUrl"),
     authority: httpUrl(text(fields, "authority", true), "authority"),
@@ -52,6 +55,7 @@ export function parseConfig(raw: unknown): AppConfig {
     scopes: text(fields, "scopes", true),
     scopePrefix: text(fields, "scopePrefix", false),
     signOutUrl: signOutUrl === "" ? "" : httpUrl(signOutUrl, "signOutUrl"),
+    revokeUrl: revokeUrl === "" ? "" : httpUrl(revokeUrl, "revokeUrl"),
   };
 }
 

@@ -5,8 +5,10 @@ authorization endpoint (RFC 6749 4.1: a form, then a redirect with a one-time
 code), PKCE with S256 only (RFC 7636: ``plain`` is refused, as a public client
 should never use it) and the token endpoint's code exchange (RFC 6749 4.1.3),
 with the code bound to its client, redirect URI and challenge, single use, for
-60 seconds. A redirect URI must be on an allowed origin (the API's CORS
-origins), so a page elsewhere can never receive a code.
+60 seconds, and the revocation endpoint (RFC 7009) the web app's sign-out calls. A redirect URI must equal one of the registered ones, string for
+string (RFC 9700 4.1.3: exact matching; the mounter registers each allowed web
+origin's ``/callback``), so no page elsewhere, and no header line smuggled in
+the URI, can ever receive a code.
 
 Access tokens carry the scopes of the chosen role. Their audience is shaped by
 whoever mounts this: ``aud`` for the local API (as ``app.devtoken`` mints), or,
@@ -46,6 +48,16 @@ _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # RFC 7636 4.1/4.2: 43-128 characters of the unreserved set.
 _PKCE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 _NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+# The web app's callback (web/src/features/auth/session.ts), as Cognito's web client
+# registers it on the site's origin (template.yaml, WebClient's CallbackURLs).
+CALLBACK_PATH = "/callback"
+# A registered URI: http(s), printable ASCII without spaces, no fragment (RFC 6749 3.1.2).
+_REGISTRABLE = re.compile(r"https?://[!-\"$-~]+")
+
+
+def callback_uris(origins: Sequence[str]) -> list[str]:
+    """The registered redirect URIs: each web origin's callback, exactly."""
+    return [origin.rstrip("/") + CALLBACK_PATH for origin in origins]
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,7 @@ class DevSignIn:
         client_id: str,
         audience: str | None,
         scope_prefix: str = "",
-        redirect_origins: Sequence[str],
+        redirect_uris: Sequence[str],
         token_ttl: int = 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -107,14 +119,17 @@ class DevSignIn:
         self.client_id = client_id
         self.audience = audience
         self.scope_prefix = scope_prefix
-        self.redirect_origins = frozenset(origin.rstrip("/") for origin in redirect_origins)
+        self.redirect_uris = frozenset(redirect_uris)
+        if unfit := [uri for uri in self.redirect_uris if not _REGISTRABLE.fullmatch(uri)]:
+            raise ValueError(f"not a redirect URI to register: {unfit!r}")
+        origins = {"{0.scheme}://{0.netloc}".format(urlsplit(uri)) for uri in self.redirect_uris}
         self.token_ttl = token_ttl
         self.clock = clock
         self._grants: dict[str, _Grant] = {}
         self._lock = threading.Lock()
         self.page_csp = (
             "default-src 'none'; style-src 'self'; "
-            f"form-action 'self' {' '.join(sorted(self.redirect_origins))}; "
+            f"form-action 'self' {' '.join(sorted(origins))}; "
             "frame-ancestors 'none'; base-uri 'none'"
         )
 
@@ -138,6 +153,8 @@ class DevSignIn:
             return self.authorize(_form(body), submitted=True)
         if route == ("POST", "/token"):
             return self.token(_form(body))
+        if route == ("POST", "/revoke"):
+            return self.revoke(_form(body))
         return None
 
     def discovery(self) -> dict[str, object]:
@@ -145,6 +162,8 @@ class DevSignIn:
             "issuer": self.issuer,
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
+            "revocation_endpoint": f"{self.issuer}/revoke",
+            "revocation_endpoint_auth_methods_supported": ["none"],
             "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code"],
@@ -156,14 +175,6 @@ class DevSignIn:
         }
 
     # -- authorization endpoint -----------------------------------------------------
-
-    def _redirect_allowed(self, uri: str) -> bool:
-        parts = urlsplit(uri)
-        return (
-            parts.scheme in ("http", "https")
-            and not parts.fragment
-            and f"{parts.scheme}://{parts.netloc}" in self.redirect_origins
-        )
 
     def _page(self, status: int, body: bytes) -> Reply:
         headers = [
@@ -180,8 +191,10 @@ class DevSignIn:
         # never redirect.
         if client_id != self.client_id:
             return self._page(400, error_page("Unknown client_id."))
-        if not self._redirect_allowed(redirect_uri):
-            return self._page(400, error_page("This redirect_uri is not on an allowed origin."))
+        # RFC 9700 4.1.3: exact string matching, nothing else, and no redirect to the
+        # rest (a control character would otherwise reach the Location header raw).
+        if redirect_uri not in self.redirect_uris:
+            return self._page(400, error_page("This redirect_uri is not registered for this client."))
         state = params.get("state")
 
         def back(query: dict[str, str]) -> Reply:
@@ -283,7 +296,19 @@ class DevSignIn:
             "expires_in": self.token_ttl,
             "scope": scope,
         }
+        # As Cognito issues one; here it is good for nothing (the token endpoint grants
+        # authorization_code only), so revoking it has nothing to invalidate.
+        body["refresh_token"] = secrets.token_urlsafe(32)
         return _json(200, body, _NO_STORE)
+
+    def revoke(self, params: dict[str, str]) -> Reply:
+        """RFC 7009 2.1, as Cognito's /oauth2/revoke takes it from a public client: the
+        token and the client id; 200 for any token (2.2), even one unknown or revoked."""
+        if not params.get("token"):
+            return _oauth_error("invalid_request", "token is required")
+        if params.get("client_id") != self.client_id:
+            return _oauth_error("invalid_client", "the token was not issued to this client", 401)
+        return Reply(200, list(_NO_STORE), b"")
 
     def _key(self) -> tuple[str, str]:
         # The key is made on first use, as app.devtoken makes it: the local API

@@ -2,7 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 
 import { SESSION_EXPIRED } from "../../api/problems";
 import type { AppConfig } from "../../config";
-import { createUserManager, returnPath, sessionOf, type Session } from "./session";
+import { createUserManager, returnPath, revokeRefreshToken, sessionOf, type Session } from "./session";
 
 export interface Auth {
   readonly session: Session | null;
@@ -48,6 +48,8 @@ export function AuthProvider({ config, children }: { config: AppConfig; children
   );
 
   const signOut = useCallback(async () => {
+    // Before anything is forgotten: the refresh token is what the issuer revokes.
+    await revokeRefreshToken(await manager.getUser(), config);
     await manager.removeUser();
     setSession(null);
     setNotice(null);

@@ -3,7 +3,8 @@
  * code path for Cognito's managed login in the cloud and the local development
  * sign-in. Tokens live in session storage (this tab only, gone when it closes),
  * never in a cookie; nothing renews them silently: an expired session asks the
- * person to sign in again.
+ * person to sign in again. Signing out revokes the refresh token, so a copy of
+ * it is worth nothing afterwards.
  */
 import { UserManager, WebStorageStateStore, type User } from "oidc-client-ts";
 
@@ -47,4 +48,26 @@ export function sessionOf(user: User | null, config: AppConfig): Session | null 
 export function returnPath(state: unknown): string {
   const path = (state as { returnTo?: unknown } | null)?.returnTo;
   return typeof path === "string" && path.startsWith("/") && !path.startsWith("//") ? path : "/";
+}
+
+/**
+ * Revoke the session's refresh token at the issuer (RFC 7009), as Cognito's
+ * /oauth2/revoke takes it from a public client: the refresh token and the client id,
+ * no token_type_hint (it revokes the access tokens issued with it too). Whether it
+ * worked: a failure never keeps anyone signed in on this page.
+ */
+export async function revokeRefreshToken(
+  user: User | null,
+  config: AppConfig,
+  send: typeof fetch = fetch,
+): Promise<boolean> {
+  const token = user?.refresh_token;
+  if (config.revokeUrl === "" || token === undefined || token === "") return false;
+  try {
+    const body = new URLSearchParams({ token, client_id: config.clientId });
+    const answer = await send(config.revokeUrl, { method: "POST", body, credentials: "omit" });
+    return answer.ok;
+  } catch {
+    return false;
+  }
 }
