@@ -19,7 +19,11 @@ from tests.deploy.stack import ROOT, load_template
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 EXTERNAL_STACK = "serverless-api-prod"
 REGION = "us-east-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +96,7 @@ def refresh_token(aws: dict[str, Any], email: str) -> tuple[str, str]:
     flows = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
     client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="t", ExplicitAuthFlows=flows)
     client_id = client["UserPoolClient"]["ClientId"]
-    password = "Correct-Horse-9-Battery"  # noqa: S105 - moto's pool, in this test only
+    password = "Correct-Horse-9-Battery"  # moto's pool, in this test only
     cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     signed_in = cognito.admin_initiate_auth(
         UserPoolId=pool,
@@ -156,7 +160,7 @@ def test_remove_deletes_the_person(aws: dict[str, Any]) -> None:
         (["EMAIL=kim@example.com", "ROLE=cook"], "ROLE must be one of customer, staff, chef (got 'cook')"),
         (["EMAIL=kim", "ROLE=staff"], "EMAIL must be a person's email address (got 'kim')"),
         (["EMAIL=kim@example.com", "ROLE=staff", "REMOVE=1"], "REMOVE=1 takes no ROLE"),
-        (["EMAIL=kim@example.com", "ROLE=staff", "ENV=staging"], "samconfig.toml has no environment 'staging'"),
+        (["EMAIL=kim@example.com", "ROLE=staff", "ENV=staging"], "no environment 'staging'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_changes_nothing(
