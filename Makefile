@@ -24,7 +24,7 @@ CHROMIUM := /usr/bin/chromium
 # expands prerequisites as it reads them, so a later include would leave them empty.
 include $(dir $(firstword $(MAKEFILE_LIST)))web/web.mk
 
-.PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke deploy mutate
+.PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke deploy user mutate
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
@@ -34,6 +34,7 @@ help:
 	@echo "make cloud  the stack as deployed on this machine: the built artifact behind the HTTP API twin"
 	@echo "make deploy ENV=default|prod   sam build, sam deploy, the web app's upload, the smoke suite"
 	@echo "make smoke URL=...             the post-deploy smoke suite against any base URL"
+	@echo "make user ENV=... EMAIL=... ROLE=customer|staff|chef   invite a person or change their role (REMOVE=1 removes)"
 	@echo "make bench  benchmark against the baselines: one table, JSON in bench/results/"
 	@echo "make lock   re-pin requirements/*.txt from requirements/*.in (needs network)"
 	@echo "make mutate mutation testing with mutmut (long; MUTANTS='app.http.etags*' narrows it)"

@@ -11,3 +11,9 @@ smoke: $(VENV)/.installed
 ENV ?= default
 deploy: $(VENV)/.installed .venv-sam/.installed $(WEB_DIST)
 	$(PY) -m ops.deploy --env "$(ENV)" --site $(WEB)/dist -- $(DEPLOY_ARGS)
+
+# The restaurant's people, in the stack's user pool (ops/users.py): invite or change a
+# role, or REMOVE=1. ROLE is customer, staff (the kitchen board) or chef (the menu).
+user: $(VENV)/.installed
+	@test -n "$(EMAIL)" || { echo 'usage: make user ENV=default|prod EMAIL=person@example.com ROLE=customer|staff|chef  (or REMOVE=1)' >&2; exit 2; }
+	$(PY) -m ops.users --env "$(ENV)" --email "$(EMAIL)" --role "$(ROLE)" $(if $(filter 1,$(REMOVE)),--remove)

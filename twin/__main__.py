@@ -1,7 +1,7 @@
 """`python -m twin`: the stack as deployed, on this machine (make cloud).
 
   python -m twin serve [--config-env default] [--port 3000] [--artifact DIR] [--web-port 3001]
-  python -m twin token --sub alice --scope "orders:read orders:write"
+  python -m twin token --sub alice --scope "orders:read orders:write" [--group staff]
 
 ``serve`` reads template.yaml through SAM's translator with the environment's
 parameters, starts a DynamoDB-compatible server on loopback with the template's
@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -49,8 +50,9 @@ STATE_FILE = STATE_DIR / "state.json"
 ISSUER_PATH = "/.twin/issuer"
 AUDIENCE = "serverless-api-twin"
 WEB_DIST = ROOT / "web" / "dist"
-# The scopes the twin's web app asks for: every role's, since the sign-in grants by role.
-WEB_SCOPES = "openid orders:read orders:write orders:admin menu:write"
+# The scopes the twin's web app asks for: the stack's WebClient allows only these; staff
+# and chefs get their role from their group (cognito:groups), as in the cloud.
+WEB_SCOPES = "openid orders:read orders:write"
 FAKE_CREDENTIALS = {
     "aws_access_key_id": "ASIATWINTWINTWINTWIN",
     "aws_secret_access_key": "twin-secret-access-key",
@@ -108,14 +110,15 @@ def jwks_response() -> Response:
     return Response(200, [("Content-Type", "application/json"), ("Cache-Control", "max-age=300")], body)
 
 
-def mint(sub: str, scope: str, ttl: int = 3600) -> str:
-    """A token from the twin's issuer, shaped like a Cognito access token (client_id, no aud)."""
+def mint(sub: str, scope: str, ttl: int = 3600, groups: Sequence[str] = ()) -> str:
+    """A token from the twin's issuer, shaped like a Cognito access token (client_id, no aud,
+    the user's groups in cognito:groups)."""
     if not STATE_FILE.exists():
         raise SystemExit("twin token: no twin has run here yet; start one with `make cloud`")
     state = json.loads(STATE_FILE.read_text())
     pem, kid = ensure_key(JWKS_FILE)
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": state["issuer"],
         "client_id": state["audience"],
         "sub": sub,
@@ -124,6 +127,8 @@ def mint(sub: str, scope: str, ttl: int = 3600) -> str:
         "iat": now,
         "exp": now + ttl,
     }
+    if groups:
+        claims["cognito:groups"] = list(groups)
     return str(jwt.encode(claims, pem.decode(), algorithm="RS256", headers={"kid": kid}))
 
 
@@ -355,7 +360,10 @@ def serve(args: argparse.Namespace) -> int:
         print(f"twin: serving {url}/  (docs: {url}/docs)", flush=True)
         if twin.web_url:
             print(f"twin: web app at {twin.web_url}  (sign in with any name and role)", flush=True)
-        print('twin: a token: make cloud-token SUB=alice SCOPE="orders:read orders:write"', flush=True)
+        print(
+            'twin: a token: make cloud-token SUB=alice SCOPE="orders:read orders:write" [GROUP=staff]',
+            flush=True,
+        )
         while not stopping.wait(0.5):
             pass
         print("twin: stopping", flush=True)
@@ -389,9 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", default="alice")
     token.add_argument("--scope", default="orders:read orders:write")
     token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--group", action="append", default=[], help="staff or chef (cognito:groups)")
     args = parser.parse_args(argv)
     if args.command == "token":
-        print(mint(args.sub, args.scope, args.ttl))
+        print(mint(args.sub, args.scope, args.ttl, args.group))
         return 0
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     return serve(args)

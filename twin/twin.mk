@@ -13,8 +13,10 @@ cloud: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_B
 
 SUB ?= alice
 SCOPE ?= orders:read orders:write
+# GROUP=staff or GROUP=chef: the role, in cognito:groups, as the stack's user pool issues it.
+GROUP ?=
 cloud-token: $(VENV)/.installed
-	@$(PY) -m twin token --sub "$(SUB)" --scope "$(SCOPE)"
+	@$(PY) -m twin token --sub "$(SUB)" --scope "$(SCOPE)" $(if $(GROUP),--group "$(GROUP)")
 
 
 

@@ -1,5 +1,8 @@
 """Mint a local development token: ``python -m app.devtoken --sub alice --scope "orders:read"``.
 
+``--group staff`` (or ``chef``) puts the group in ``cognito:groups``, as Cognito does for
+a person in the stack's user pool; the API grants the group's role (APP_AUTH_GROUP_ROLES).
+
 On first use this creates an RSA key next to the local JWKS file (by default
 ``.local/dev-signing-key.pem``, readable only by you) and writes its public half
 to ``.local/jwks.json``, which the local server trusts with its default settings.
@@ -14,6 +17,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +101,7 @@ def ensure_key(jwks_path: Path) -> tuple[bytes, str]:
     return pem, entry["kid"]
 
 
-def mint(sub: str, scope: str, ttl: int, audience: str | None = None) -> str:
+def mint(sub: str, scope: str, ttl: int, audience: str | None = None, groups: Sequence[str] = ()) -> str:
     settings = get_settings()
     if not settings.is_local:
         raise SystemExit("devtoken: only for APP_STAGE=local; the cloud stack never trusts this key")
@@ -109,7 +113,7 @@ def mint(sub: str, scope: str, ttl: int, audience: str | None = None) -> str:
         )
     pem, kid = ensure_key(Path(jwks_file))
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": settings.auth_issuer,
         "aud": audience or settings.auth_audience[0],
         "sub": sub,
@@ -118,6 +122,8 @@ def mint(sub: str, scope: str, ttl: int, audience: str | None = None) -> str:
         "iat": now,
         "exp": now + ttl,
     }
+    if groups:
+        claims["cognito:groups"] = list(groups)
     return str(jwt.encode(claims, pem.decode(), algorithm="RS256", headers={"kid": kid}))
 
 
@@ -131,11 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default: 3600)")
     parser.add_argument("--aud", default=None, help="audience (default: the first APP_AUTH_AUDIENCE)")
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        help="a user-pool group for cognito:groups, e.g. staff or chef (repeatable)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.ttl <= 7 * 24 * 3600:
         parser.error("--ttl must be between 1 second and 7 days")
     try:
-        print(mint(args.sub, args.scope, args.ttl, args.aud))
+        print(mint(args.sub, args.scope, args.ttl, args.aud, args.group))
     except (ConfigurationError, ForeignKeySet) as error:
         print(error, file=sys.stderr)
         return 2

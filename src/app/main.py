@@ -69,6 +69,7 @@ def build_verifier(settings: Settings) -> TokenVerifier:
         issuer=settings.auth_issuer,
         audiences=settings.auth_audience,
         scope_prefix=settings.auth_scope_prefix,
+        group_roles=settings.group_roles,
         token_use=settings.auth_token_use,
     )
 

@@ -24,6 +24,11 @@ _DEV_ISSUER = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?/lo
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+# Cognito group names are 1-128 characters; these are the ones worth typing into a setting.
+_GROUP_RE = re.compile(r"[A-Za-z0-9_.+@-]{1,128}")
+# RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+_SCOPE_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
+DEFAULT_GROUP_ROLES = "staff=orders:admin,chef=menu:write"
 
 
 class RateLimit(NamedTuple):
@@ -44,6 +49,23 @@ def parse_rate_limit(value: str) -> RateLimit:
     if not match or int(match.group(1)) < 1:
         raise ValueError("expected N/second, N/minute or N/hour with N >= 1, or 0 to turn it off")
     return RateLimit(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+def parse_group_roles(value: str) -> dict[str, frozenset[str]]:
+    """``staff=orders:admin,chef=menu:write`` (a group may grant several space-separated
+    scopes; empty: no group grants anything) as {group: scopes}."""
+    roles: dict[str, frozenset[str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        group, equals, scopes = (text.strip() for text in item.partition("="))
+        names = scopes.split()
+        if not equals or not _GROUP_RE.fullmatch(group) or not names:
+            raise ValueError(f"{item!r} is not group=scope, e.g. {DEFAULT_GROUP_ROLES}")
+        if group in roles:
+            raise ValueError(f"group {group!r} is named twice")
+        if bad := [name for name in names if not _SCOPE_RE.fullmatch(name)]:
+            raise ValueError(f"{bad[0]!r} is not a scope name (RFC 6749 3.3)")
+        roles[group] = frozenset(names)
+    return roles
 
 
 def _split_csv(value: object) -> object:
@@ -79,6 +101,8 @@ class Settings(BaseModel):
     auth_jwks_file: str | None = None
     auth_scope_prefix: str = ""
     auth_token_use: Literal["access", "id", "any"] = "access"  # noqa: S105 - a claim value
+    # Cognito's `cognito:groups` claim to the scopes each group grants (SPEC "Roles in the cloud").
+    auth_group_roles: str = DEFAULT_GROUP_ROLES
     store: Literal["sqlite", "dynamodb"] = "sqlite"
     sqlite_path: str = ".local/app.db"
     dynamodb_table: str | None = None
@@ -114,6 +138,12 @@ class Settings(BaseModel):
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate_limit(value)
+        return value
+
+    @field_validator("auth_group_roles")
+    @classmethod
+    def _group_roles(cls, value: str) -> str:
+        parse_group_roles(value)
         return value
 
     @field_validator("auth_issuer")
@@ -161,6 +191,10 @@ class Settings(BaseModel):
         return bool(os.environ.get("AWS_LAMBDA_EXEC_WRAPPER")) or any(
             name.startswith("OTEL_") for name in os.environ
         )
+
+    @property
+    def group_roles(self) -> dict[str, frozenset[str]]:
+        return parse_group_roles(self.auth_group_roles)
 
     @property
     def rate(self) -> RateLimit:

@@ -50,6 +50,7 @@ def build_app(jwks_server: JwksServer, clock: FakeClock) -> Callable[..., FastAP
             issuer=settings.auth_issuer,
             audiences=settings.auth_audience,
             scope_prefix=settings.auth_scope_prefix,
+            group_roles=settings.group_roles,
             token_use=settings.auth_token_use,
         )
         app = create_app(settings, verifier=verifier)

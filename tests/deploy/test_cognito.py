@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.settings import DEFAULT_GROUP_ROLES, parse_group_roles
 from tests.deploy.stack import (
     API_SCOPES,
     EXTERNAL_AUTH,
@@ -50,6 +51,8 @@ def test_cognito_resources_exist_only_without_an_external_issuer() -> None:
         "UserPoolClient",
         "UserPoolClient",
         "UserPoolDomain",
+        "UserPoolGroup",
+        "UserPoolGroup",
         "UserPoolResourceServer",
     ]
     for logical_id, resource in resources.items():
@@ -105,6 +108,17 @@ def test_resource_server_has_exactly_the_four_scopes() -> None:
     assert all(scope["ScopeDescription"] for scope in props["Scopes"])
 
 
+def test_the_pool_has_a_group_for_each_role_the_app_grants() -> None:
+    """People sign in through the web client (customer scopes); a group in their
+    cognito:groups makes them staff or chef, by the app's default mapping."""
+    groups = cognito_resources(load_template(), "UserPoolGroup")
+    assert {g["Properties"]["UserPoolId"]["Ref"] for g in groups.values()} == {"UserPool"}
+    names = {g["Properties"]["GroupName"]: g for g in groups.values()}
+    assert set(names) == set(parse_group_roles(DEFAULT_GROUP_ROLES)) == {"staff", "chef"}
+    # No IAM role per group: the API grants by group name, AWS credentials are never handed out.
+    assert not any("RoleArn" in g["Properties"] for g in groups.values())
+
+
 def test_app_clients_split_machine_and_web_flows() -> None:
     """Cognito does not allow client_credentials on the same app client as the code
     (or implicit) grant, so there are two clients: a confidential one for services
@@ -138,7 +152,7 @@ def test_app_clients_split_machine_and_web_flows() -> None:
     # The parameter's callback first; the web app's follows (tests/deploy/test_web.py).
     assert callbacks == [callback, f"https://{WEB_DOMAIN}/callback"]
     web_scopes = {s.split("/", 1)[1] for s in web["AllowedOAuthScopes"] if "/" in s}
-    assert web_scopes == {"orders:read", "orders:write"}, "staff scopes only through the machine client"
+    assert web_scopes == {"orders:read", "orders:write"}, "staff and chefs get their role by group"
     assert "openid" in web["AllowedOAuthScopes"]
 
 

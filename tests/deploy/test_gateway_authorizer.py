@@ -146,6 +146,25 @@ def test_every_other_route_has_the_authorizer_and_options_never(
     assert guarded == {("ANY", "/"), ("ANY", "/{proxy+}")}
 
 
+def test_guarded_routes_require_no_scope_so_roles_by_group_pass(
+    sam_transform: Callable[[dict[str, str]], dict[str, Any]],
+) -> None:
+    """A cook's token from the web client has customer scopes and `cognito:groups`; a route
+    scope (the token "must include at least one of the route's scopes", API Gateway's
+    http-api-jwt-authorizer page) would refuse it with 403 before the app maps the group.
+    The gateway checks signature, issuer, audience and expiry; the app checks scopes."""
+    transformed = sam_transform({})
+    body = Stack(transformed, {}).resolve(transformed["Resources"]["HttpApi"]["Properties"]["Body"])
+    requirements = [
+        operation["security"]
+        for item in body["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and operation.get("security")
+    ]
+    assert requirements
+    assert all(requirement == [{"JwtAuthorizer": []}] for requirement in requirements), requirements
+
+
 def authorizer_of(transformed: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any] | None:
     stack = Stack(transformed, parameters)
     body = stack.resolve(transformed["Resources"]["HttpApi"]["Properties"]["Body"])

@@ -101,6 +101,7 @@ def test_a_signed_in_customer_gets_a_token_the_local_api_accepts(client: TestCli
     me = client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200, me.text
     assert me.json() == {"sub": "alice", "scopes": ["openid", "orders:read", "orders:write"]}
+    assert "cognito:groups" not in jwt.get_unverified_claims(str(tokens["access_token"]))
     identity = jwt.get_unverified_claims(str(tokens["id_token"]))
     assert identity["aud"] == WEB_CLIENT_ID
     assert identity["preferred_username"] == "alice"
@@ -110,12 +111,19 @@ def test_a_signed_in_customer_gets_a_token_the_local_api_accepts(client: TestCli
     ("role", "scopes"),
     [
         ("staff", ["openid", "orders:admin", "orders:read", "orders:write"]),
-        ("chef", ["menu:write", "openid"]),
+        ("chef", ["menu:write", "openid", "orders:read", "orders:write"]),
     ],
 )
-def test_the_role_decides_the_scopes(client: TestClient, role: str, scopes: list[str]) -> None:
+def test_the_role_is_a_group_as_cognito_issues_it(client: TestClient, role: str, scopes: list[str]) -> None:
+    """The web client's scopes for everyone, the role in cognito:groups; the API's
+    group mapping (APP_AUTH_GROUP_ROLES) then grants the role's scope."""
     verifier = new_verifier()
     tokens = exchange(client, sign_in(client, verifier, "sam", role), verifier)
+    for token in (tokens["access_token"], tokens["id_token"]):
+        claims = jwt.get_unverified_claims(str(token))
+        assert claims["cognito:groups"] == [role]
+    access = jwt.get_unverified_claims(str(tokens["access_token"]))
+    assert access["scope"] == "openid orders:read orders:write"
     me = client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.json() == {"sub": "sam", "scopes": scopes}
 
@@ -223,7 +231,8 @@ def test_cognito_shaped_tokens_carry_client_id_and_no_aud(tmp_path: Path) -> Non
     claims = jwt.get_unverified_claims(json.loads(answer.body)["access_token"])
     assert "aud" not in claims
     assert claims["client_id"] == "serverless-api-twin"
-    assert claims["scope"] == "openid orders-api/menu:write"
+    assert claims["scope"] == "openid orders-api/orders:read orders-api/orders:write"
+    assert claims["cognito:groups"] == ["chef"]
 
 
 def test_not_served_outside_the_local_stage(tmp_path: Path) -> None:

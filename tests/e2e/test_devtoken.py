@@ -44,6 +44,15 @@ def test_devtoken_is_accepted_by_the_local_server(server: Server) -> None:
     assert httpx.get(server.url + "/me").status_code == 401
 
 
+def test_devtoken_group_gives_the_role_as_cognito_does(server: Server) -> None:
+    """`--group chef` (the README's curl example): customer scopes and cognito:groups,
+    which the local server, by its default APP_AUTH_GROUP_ROLES, grants menu:write."""
+    minted = devtoken(server_dir(server), "--sub", "chef", "--group", "chef")
+    assert minted.returncode == 0, minted.stderr
+    response = httpx.get(server.url + "/me", headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
+    assert response.json() == {"sub": "chef", "scopes": ["menu:write", "orders:read", "orders:write"]}
+
+
 def test_devtoken_keeps_its_key_private_and_reuses_it(server: Server) -> None:
     cwd = server_dir(server)
     first = devtoken(cwd, "--sub", "bob")

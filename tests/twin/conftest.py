@@ -43,9 +43,11 @@ class Twin:
     def reports(self) -> list[dict[str, str | None]]:
         return [m.groupdict() for m in REPORT.finditer(self.log())]
 
-    def token(self, sub: str, scope: str) -> str:
+    def token(self, sub: str, scope: str, group: str | None = None) -> str:
+        """A token from the twin's issuer; ``group`` is the user-pool group (cognito:groups)."""
+        grouped = ["--group", group] if group else []
         result = subprocess.run(
-            [sys.executable, "-m", "twin", "token", "--sub", sub, "--scope", scope],
+            [sys.executable, "-m", "twin", "token", "--sub", sub, "--scope", scope, *grouped],
             cwd=ROOT,
             env={**os.environ, "TWIN_STATE_DIR": str(self.state_dir)},
             capture_output=True,
@@ -55,8 +57,8 @@ class Twin:
         )
         return result.stdout.strip()
 
-    def bearer(self, sub: str, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(sub, scope)}"}
+    def bearer(self, sub: str, scope: str, group: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub, scope, group)}"}
 
     def settle(self) -> None:
         """Wait until the stage's token bucket is full again (burst / rate seconds)."""

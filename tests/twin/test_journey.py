@@ -85,9 +85,11 @@ def test_the_gateway_answers_what_no_route_or_stage_knows(cloud: Twin) -> None:
 
 def test_the_readme_journey_on_dynamodb(cloud: Twin) -> None:
     cloud.settle()
-    chef = cloud.bearer("chef", "menu:write")
+    # As the stack's user pool issues them: everyone has the web client's customer
+    # scopes, and the chef and the cook their group (SPEC "Roles in the cloud").
+    chef = cloud.bearer("chef", "orders:read orders:write", group="chef")
     alice = cloud.bearer("alice", "orders:read orders:write")
-    staff = cloud.bearer("staff", "orders:read orders:write orders:admin")
+    staff = cloud.bearer("staff", "orders:read orders:write", group="staff")
     assert get(f"{cloud.url}/orders").status_code == 401
 
     put = httpx.put(

@@ -13,6 +13,7 @@ from app.settings import (
     RateLimit,
     Settings,
     get_settings,
+    parse_group_roles,
     parse_rate_limit,
 )
 
@@ -63,6 +64,30 @@ def test_bad_rate_limits_are_refused(text: str) -> None:
         parse_rate_limit(text)
 
 
+def test_groups_grant_the_scopes_the_setting_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_settings().group_roles == {"staff": {"orders:admin"}, "chef": {"menu:write"}}
+    monkeypatch.setenv("APP_AUTH_GROUP_ROLES", " owners = orders:admin menu:write , cooks=orders:admin")
+    get_settings.cache_clear()
+    assert get_settings().group_roles == {"owners": {"orders:admin", "menu:write"}, "cooks": {"orders:admin"}}
+    assert parse_group_roles("") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("staff", "not group=scope"),
+        ("staff=", "not group=scope"),
+        ("=orders:admin", "not group=scope"),
+        ("sta ff=orders:admin", "not group=scope"),
+        ("staff=orders:admin,staff=menu:write", "named twice"),
+        ('chef=menu"write', "not a scope name"),
+    ],
+)
+def test_bad_group_roles_are_refused(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_group_roles(text)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -74,6 +99,7 @@ def test_bad_rate_limits_are_refused(text: str) -> None:
         ("APP_CORS_ALLOW_ORIGINS", "https://app.example.com/path"),
         ("APP_AUTH_ISSUER", "not a url"),
         ("APP_STAGE", "prod stage"),
+        ("APP_AUTH_GROUP_ROLES", "staff:orders:admin"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.auth.keys import ALLOWED_ALGORITHMS, EC_ALGORITHMS, FetchPending, JwksCache, KeyNotFound
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 MAX_TOKEN_BYTES = 8 * 1024
 LEEWAY_SECONDS = 30
 MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
+# Cognito lists the user's groups here in access and ID tokens alike (Cognito API
+# reference, AdminAddUserToGroup: a user in a group "populates a cognito:groups claim
+# to their access and identity tokens"); the web client's tokens carry customer scopes only.
+GROUPS_CLAIM = "cognito:groups"
 
 
 class InvalidToken(Exception):
@@ -78,6 +82,7 @@ class TokenVerifier:
         issuer: str,
         audiences: Iterable[str],
         scope_prefix: str = "",
+        group_roles: Mapping[str, frozenset[str]] | None = None,
         token_use: Literal["access", "id", "any"] = "access",  # noqa: S107 - a claim value
         leeway: int = LEEWAY_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -86,6 +91,7 @@ class TokenVerifier:
         self.issuer = issuer
         self.audiences = frozenset(audiences)
         self.scope_prefix = scope_prefix
+        self.group_roles = dict(group_roles or {})
         self.token_use = token_use
         self.leeway = leeway
         self.clock = clock
@@ -186,7 +192,10 @@ class TokenVerifier:
         sub = _str_claim(claims, "sub")
         if not sub:
             raise InvalidToken("token has no sub")
-        return Principal(sub=sub, scopes=self._scopes(claims), claims=claims)
+        # Only here, after the issuer and audience checks: a group grants only in a
+        # token from the issuer this API trusts.
+        scopes = self._scopes(claims) | self._group_scopes(claims)
+        return Principal(sub=sub, scopes=scopes, claims=claims)
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         if "aud" in claims:
@@ -215,3 +224,11 @@ class TokenVerifier:
         if not prefix:
             return frozenset(raw)
         return frozenset(s[len(prefix) :] for s in raw if s.startswith(prefix))
+
+    def _group_scopes(self, claims: dict[str, Any]) -> frozenset[str]:
+        groups = claims.get(GROUPS_CLAIM)
+        if groups is None:
+            return frozenset()
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise InvalidToken(f"token {GROUPS_CLAIM} is malformed")
+        return frozenset().union(*(self.group_roles.get(group, frozenset()) for group in groups))

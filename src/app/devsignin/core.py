@@ -10,7 +10,9 @@ string (RFC 9700 4.1.3: exact matching; the mounter registers each allowed web
 origin's ``/callback``), so no page elsewhere, and no header line smuggled in
 the URI, can ever receive a code.
 
-Access tokens carry the scopes of the chosen role. Their audience is shaped by
+Access tokens carry what Cognito's would for the chosen role: the web client's
+customer scopes, and for staff and chefs their user-pool group in ``cognito:groups``
+(the API maps groups to roles, ``APP_AUTH_GROUP_ROLES``). Their audience is shaped by
 whoever mounts this: ``aud`` for the local API (as ``app.devtoken`` mints), or,
 with ``audience=None``, Cognito's shape (``client_id`` and no ``aud``), which is
 what the cloud twin's function expects.
@@ -35,12 +37,11 @@ from jose import jwt
 from app.devsignin.page import ROLES, STYLESHEET, error_page, sign_in_page
 from app.devtoken import ensure_key
 
-ROLE_SCOPES: dict[str, tuple[str, ...]] = {
-    "customer": ("orders:read", "orders:write"),
-    "staff": ("orders:read", "orders:write", "orders:admin"),
-    "chef": ("menu:write",),
-}
-assert set(ROLE_SCOPES) == set(ROLES)
+# Everyone signs in through the web client, whose scopes are the customer's
+# (template.yaml, WebClient); a role is a group, as in the stack's user pool.
+ROLE_SCOPES: dict[str, tuple[str, ...]] = dict.fromkeys(ROLES, ("orders:read", "orders:write"))
+ROLE_GROUPS: dict[str, tuple[str, ...]] = {"customer": (), "staff": ("staff",), "chef": ("chef",)}
+assert set(ROLE_GROUPS) == set(ROLES)
 
 CODE_TTL = 60
 MAX_PENDING_CODES = 1000
@@ -74,6 +75,7 @@ class _Grant:
     challenge: str
     sub: str
     scopes: tuple[str, ...]
+    groups: tuple[str, ...]
     nonce: str | None
     expires: float
 
@@ -171,7 +173,7 @@ class DevSignIn:
             "token_endpoint_auth_methods_supported": ["none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", *sorted({s for v in ROLE_SCOPES.values() for s in v})],
+            "scopes_supported": ["openid", *ROLE_SCOPES["customer"]],
         }
 
     # -- authorization endpoint -----------------------------------------------------
@@ -234,7 +236,14 @@ class DevSignIn:
             scopes = ("openid", *scopes)
         code = secrets.token_urlsafe(32)
         grant = _Grant(
-            client_id, redirect_uri, challenge, username, scopes, params.get("nonce"), self.clock() + CODE_TTL
+            client_id,
+            redirect_uri,
+            challenge,
+            username,
+            scopes,
+            ROLE_GROUPS[role],
+            params.get("nonce"),
+            self.clock() + CODE_TTL,
         )
         with self._lock:
             now = self.clock()
@@ -288,6 +297,9 @@ class DevSignIn:
         }
         if grant.nonce:
             identity["nonce"] = grant.nonce
+        if grant.groups:
+            # Cognito omits the claim for a user in no group, and puts it in both tokens.
+            access["cognito:groups"] = identity["cognito:groups"] = list(grant.groups)
         headers = {"kid": kid}
         body = {
             "access_token": jwt.encode(access, pem, algorithm="RS256", headers=headers),

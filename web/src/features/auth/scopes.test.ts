@@ -18,6 +18,27 @@ describe("grantedScopes", () => {
     expect(grantedScopes(token({ scope: "menu:write" }), "")).toEqual(new Set(["menu:write"]));
   });
 
+  it("grants a cook the kitchen and a chef the menu by group, as the API does", () => {
+    const customer = "openid orders-api/orders:read orders-api/orders:write";
+    const cook = token({ scope: customer, "cognito:groups": ["staff"] });
+    expect([...grantedScopes(cook, "orders-api/")].sort()).toEqual([
+      "openid",
+      "orders:admin",
+      "orders:read",
+      "orders:write",
+    ]);
+    const chef = grantedScopes(token({ scope: customer, "cognito:groups": ["chef"] }), "orders-api/");
+    expect(chef.has("menu:write")).toBe(true);
+    expect(chef.has("orders:admin")).toBe(false);
+  });
+
+  it("grants nothing for an unknown group or a malformed groups claim", () => {
+    const customer = new Set(["orders:read"]);
+    for (const groups of [["diners"], ["toString"], ["__proto__"], "staff", [["staff"]], null]) {
+      expect(grantedScopes(token({ scope: "orders:read", "cognito:groups": groups }), "")).toEqual(customer);
+    }
+  });
+
   it("grants nothing for garbage", () => {
     expect(grantedScopes("not-a-token", "")).toEqual(new Set());
     expect(jwtPayload("a.!!!.c")).toBeNull();
