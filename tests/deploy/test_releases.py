@@ -83,14 +83,19 @@ def test_each_environment_releases_through_codedeploy_with_its_own_configuration
     ((group_id, _),) = stack.of_type("AWS::CodeDeploy::DeploymentGroup").items()
     group = stack.properties(group_id)
     assert group["DeploymentConfigName"] == f"CodeDeployDefault.Lambda{expected}"
-    assert group["DeploymentStyle"] == {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"}
+    assert group["DeploymentStyle"] == {
+        "DeploymentType": "BLUE_GREEN",
+        "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+    }
     # Rolled back when an alarm fires, and when the deployment fails (the hook said Failed).
     assert group["AlarmConfiguration"] == {
         "Enabled": True,
         "Alarms": [{"Name": STAND_IN_IDS[alarm]} for alarm in RELEASE_ALARMS],
     }
     assert group["AutoRollbackConfiguration"]["Enabled"] is True
-    assert {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(group["AutoRollbackConfiguration"]["Events"])
+    assert {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(
+        group["AutoRollbackConfiguration"]["Events"]
+    )
     assert group["ServiceRoleArn"] == stack.get_att("CodeDeployRole", "Arn")
 
     # CodeDeploy moves the alias the API invokes, after the hook, for this group.
@@ -126,7 +131,11 @@ def test_the_release_alarms_watch_the_new_versions_errors_and_the_apis_5xx(
         {"Name": "Resource", "Value": f"{STAND_IN_IDS['ApiFunction']}:live"},
         {"Name": "ExecutedVersion", "Value": NEW_VERSION},
     ]
-    assert (errors["ComparisonOperator"], errors["Threshold"], errors["Period"]) == ("GreaterThanThreshold", 0, 60)
+    assert (errors["ComparisonOperator"], errors["Threshold"], errors["Period"]) == (
+        "GreaterThanThreshold",
+        0,
+        60,
+    )
 
     api = stack.properties("ReleaseApi5xxAlarm")
     metrics = {m["Id"]: m for m in api["Metrics"]}
@@ -150,7 +159,9 @@ def statements(stack: Transformed, role: str) -> list[dict[str, Any]]:
     return [s for policy in props.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
 
 
-def test_the_hook_may_only_invoke_the_new_version_and_report_its_status(environment: tuple[str, Transformed]) -> None:
+def test_the_hook_may_only_invoke_the_new_version_and_report_its_status(
+    environment: tuple[str, Transformed],
+) -> None:
     _, stack = environment
     hook = stack.properties("PreTrafficHook")
     # CodeDeploy's role may invoke only functions named CodeDeployHook_*.
@@ -229,15 +240,31 @@ def test_the_dashboard_is_json_and_shows_what_the_operator_needs() -> None:
     assert metrics[("ServerlessRestaurantApi", "Throttled")] == [["Stage", "prod"]]  # the app's EMF
     (cold_starts,) = [w for w in body["widgets"] if w["type"] == "log"]
     query = cold_starts["properties"]["query"]
-    assert query.startswith(f"SOURCE '{STAND_IN_IDS['FunctionLogGroup']}' |") and "@initDuration" in query
+    assert query.startswith(f"SOURCE '{STAND_IN_IDS['FunctionLogGroup']}' |")
+    assert "@initDuration" in query
     (alarms,) = [w for w in body["widgets"] if w["type"] == "alarm"]
     assert [a.rsplit(":", 1)[1] for a in alarms["properties"]["alarms"][:2]] == [
         STAND_IN_IDS[alarm] for alarm in RELEASE_ALARMS
     ]
-    assert all(w["properties"]["region"] == "us-east-1" for w in body["widgets"] if w["type"] in ("metric", "log"))
+    assert all(
+        w["properties"]["region"] == "us-east-1" for w in body["widgets"] if w["type"] in ("metric", "log")
+    )
     # No two widgets on the same cells of the 24-column grid.
     cells = [
-        (w["x"] + dx, w["y"] + dy) for w in body["widgets"] for dx in range(w["width"]) for dy in range(w["height"])
+        (w["x"] + dx, w["y"] + dy)
+        for w in body["widgets"]
+        for dx in range(w["width"])
+        for dy in range(w["height"])
     ]
-    assert len(cells) == len(set(cells)) and max(x for x, _ in cells) < 24
+    assert len(cells) == len(set(cells))
+    assert max(x for x, _ in cells) < 24
     assert stack.outputs()["DashboardUrl"].endswith(f"#dashboards/dashboard/{STAND_IN_IDS['Dashboard']}")
+
+
+def test_the_twin_serves_the_api_function_and_never_starts_the_hook() -> None:
+    """`make cloud` runs what the routes invoke; the hook exists only in a cloud deployment."""
+    from twin.stack import load_stack
+
+    stack = load_stack("default")
+    assert list(stack.functions) == ["ApiFunction"]
+    assert {route.function for route in stack.routes} == {"ApiFunction"}

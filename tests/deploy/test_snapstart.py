@@ -169,7 +169,9 @@ def test_every_parameter_change_publishes_a_version() -> None:
     template = load_template()
     props = template["Resources"]["ApiFunction"]["Properties"]
     # How a version is released (DeploymentType) is not part of the version.
-    version_props = {k: v for k, v in props.items() if k not in ("VersionDescription", "DeploymentPreference")}
+    version_props = {
+        k: v for k, v in props.items() if k not in ("VersionDescription", "DeploymentPreference")
+    }
     depends_on = parameters_used(template, version_props)
     assert {
         "Stage",

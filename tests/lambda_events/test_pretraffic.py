@@ -37,7 +37,7 @@ class FakeLambda:
         self.handler = handler
         self.invoked: list[tuple[str, str]] = []
 
-    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
         event = json.loads(Payload)
         self.invoked.append((FunctionName, event["rawPath"]))
         result = self.handler(event, LambdaContext(function_name="ApiFunction"))
@@ -47,9 +47,13 @@ class FakeLambda:
 class CrashingLambda(FakeLambda):
     """A version whose init fails: Lambda answers 200 with FunctionError and the error."""
 
-    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803
+    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
         error = {"errorMessage": "No module named 'app.mian'", "errorType": "Runtime.ImportModuleError"}
-        return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(error).encode())}
+        return {
+            "StatusCode": 200,
+            "FunctionError": "Unhandled",
+            "Payload": io.BytesIO(json.dumps(error).encode()),
+        }
 
 
 class FakeCodeDeploy:
@@ -57,10 +61,18 @@ class FakeCodeDeploy:
         self.reported: list[dict[str, str]] = []
 
     def put_lifecycle_event_hook_execution_status(
-        self, *, deploymentId: str, lifecycleEventHookExecutionId: str, status: str  # noqa: N803
+        self,
+        *,
+        deploymentId: str,
+        lifecycleEventHookExecutionId: str,
+        status: str,
     ) -> dict[str, Any]:
         self.reported.append(
-            {"deploymentId": deploymentId, "lifecycleEventHookExecutionId": lifecycleEventHookExecutionId, "status": status}
+            {
+                "deploymentId": deploymentId,
+                "lifecycleEventHookExecutionId": lifecycleEventHookExecutionId,
+                "status": status,
+            }
         )
         return {"lifecycleEventHookExecutionId": lifecycleEventHookExecutionId}
 
@@ -82,7 +94,13 @@ def test_a_healthy_version_passes_every_check_and_the_hook_reports_succeeded(rel
     result, codedeploy = run_hook(lambda_client)
     assert result == {"status": "Succeeded", "failures": {}}
     # Exactly one report, for this deployment's hook execution.
-    assert codedeploy.reported == [{**{k[0].lower() + k[1:]: v for k, v in HOOK_EVENT.items()}, "status": "Succeeded"}]
+    assert codedeploy.reported == [
+        {
+            "deploymentId": HOOK_EVENT["DeploymentId"],
+            "lifecycleEventHookExecutionId": HOOK_EVENT["LifecycleEventHookExecutionId"],
+            "status": "Succeeded",
+        }
+    ]
     # Every check reached the new version itself, by its qualified ARN, on the stage's path.
     assert lambda_client.invoked == [
         (VERSION_ARN, "/dev/hello"),
@@ -108,6 +126,21 @@ def test_a_version_that_answers_500_is_reported_failed(release: LambdaAdapter) -
     result, codedeploy = run_hook(FakeLambda(failing))
     assert [r["status"] for r in codedeploy.reported] == ["Failed"]
     assert set(result["failures"]) == {c.name for c in pretraffic.CHECKS}
+
+
+def test_a_version_whose_errors_are_no_longer_problem_json_is_reported_failed(release: LambdaAdapter) -> None:
+    """Clients rely on RFC 9457 problem documents for every error, not just the status."""
+
+    def plain_errors(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        answer = release(event, context)
+        if answer["statusCode"] >= 400:
+            headers = {k: v for k, v in answer["headers"].items() if k.lower() != "content-type"}
+            answer["headers"] = {**headers, "content-type": "application/json"}
+        return answer
+
+    result, codedeploy = run_hook(FakeLambda(plain_errors))
+    assert [r["status"] for r in codedeploy.reported] == ["Failed"]
+    assert set(result["failures"]) == {"401 without a token", "unknown route"}
 
 
 def test_a_version_that_crashes_is_reported_failed_not_raised() -> None:
