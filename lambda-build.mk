@@ -1,4 +1,4 @@
-# How `sam build` builds ApiFunction (template.yaml: Metadata BuildMethod: makefile).
+# How `sam build` builds ApiFunction and PreTrafficHook (template.yaml: BuildMethod: makefile).
 #
 # SAM runs `make --makefile <repo>/Makefile build-ApiFunction` with ARTIFACTS_DIR
 # set to the function's build directory; the Makefile includes this file. What
@@ -66,3 +66,9 @@ build-ApiFunction:
 	cp -R "$(LAMBDA_SOURCE)" "$(ARTIFACTS_DIR)/app"
 	find "$(ARTIFACTS_DIR)/app" -depth \( -name __pycache__ -o -name '*.pyc' \) -exec rm -rf {} +
 	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"
+
+# CodeDeploy's pre-traffic hook (template.yaml, PreTrafficHook) ships the very same
+# artifact, with another handler (app.aws_lambda.pretraffic.handler): the same recipe,
+# so the hook tests the code it ships with and `sam package` uploads one zip for both.
+.PHONY: build-PreTrafficHook
+build-PreTrafficHook: build-ApiFunction

@@ -276,6 +276,11 @@ def load_stack(
         for k, v in resources.items()
         if v["Type"] == "AWS::DynamoDB::Table"
     }
+    # The twin serves the API: the functions its routes invoke. Others in the template
+    # (CodeDeploy's pre-traffic hook) run only during a cloud deployment.
+    routes = _routes(ev, body)
+    routed = {route.function for route in routes}
+    functions = {k: v for k, v in _functions(ev).items() if k in routed}
     return Stack(
         name=name,
         parameters=ev.parameters,
@@ -283,7 +288,7 @@ def load_stack(
         stage=str(stage["StageName"]),
         burst_limit=int(burst) if burst is not None else None,
         rate_limit=float(rate) if rate is not None else None,
-        routes=_routes(ev, body),
-        functions=_functions(ev),
+        routes=routes,
+        functions=functions,
         tables=tables,
     )

@@ -27,7 +27,9 @@ TRANSFORM = (
     "    def load(self):\n"
     "        return {}\n"
     "template = yaml_parse(open(sys.argv[1]).read())\n"
-    "template['Resources']['ApiFunction']['Properties']['CodeUri'] = 's3://bucket/key'\n"
+    "for resource in template['Resources'].values():\n"
+    "    if resource['Type'] == 'AWS::Serverless::Function':\n"
+    "        resource['Properties']['CodeUri'] = 's3://bucket/key'\n"
     "parameters = json.loads(sys.argv[3])\n"
     "json.dump(transform(template, parameters, NoManagedPolicies()), open(sys.argv[2], 'w'))\n"
 )

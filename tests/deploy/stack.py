@@ -135,11 +135,35 @@ FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS['A
 # SAM's reference to the alias AutoPublishAlias creates, and that alias after the
 # transform (Ref of an AWS::Lambda::Alias is its ARN).
 STAND_IN_IDS["ApiFunction.Alias"] = STAND_IN_IDS["ApiFunctionAliaslive"] = f"{FUNCTION_ARN}:live"
+# The version it publishes (Ref: its ARN; GetAtt Version: its number), and what SAM adds
+# for the DeploymentPreference (Ref of a CodeDeploy application or group is its name).
+NEW_VERSION = "7"
+STAND_IN_IDS["ApiFunction.Version"] = f"{FUNCTION_ARN}:{NEW_VERSION}"
+STAND_IN_IDS.update(
+    PreTrafficHook="CodeDeployHook_serverless-api-dev-pre-traffic",
+    PreTrafficHookLogGroup="serverless-api-dev-PreTrafficHookLogGroup-Ab12Cd34",
+    **{
+        alarm: f"serverless-api-dev-{alarm}-Ab12Cd34"
+        for alarm in (
+            "ReleaseErrorsAlarm",
+            "ReleaseApi5xxAlarm",
+            "Api5xxRateAlarm",
+            "FunctionErrorsAlarm",
+            "FunctionThrottlesAlarm",
+            "FunctionDurationAlarm",
+        )
+    },
+    Dashboard="serverless-api-dev",
+    ServerlessDeploymentApplication="serverless-api-dev-ServerlessDeploymentApplication-Ab12Cd34",
+    ApiFunctionDeploymentGroup="serverless-api-dev-ApiFunctionDeploymentGroup-Ab12Cd34",
+)
 CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
 WEB_DOMAIN = "d222222abcdef8.cloudfront.net"
 STAND_IN_ATTRIBUTES = {
     ("DataTable", "Arn"): TABLE_ARN,
     ("ApiFunction", "Arn"): FUNCTION_ARN,
+    ("ApiFunction", "Version.Version"): NEW_VERSION,  # SAM: the published version's number
+    ("CodeDeployRole", "Arn"): "arn:aws:iam::123456789012:role/serverless-api-dev-CodeDeployRole-Ab12Cd34",
     ("Cdn", "DomainName"): CDN_DOMAIN,
     ("ApiDomain", "RegionalDomainName"): "d-abc123.execute-api.us-east-1.amazonaws.com",
     ("ApiDomain", "RegionalHostedZoneId"): "Z1UJRXOUMOOFQ8",
@@ -170,10 +194,10 @@ class Stack(Evaluator):
         return value
 
     def ref(self, name: str) -> Any:
-        if name not in self.template["Resources"] and not name.endswith(".Alias"):
+        if name not in self.template["Resources"] and not name.endswith((".Alias", ".Version")):
             return super().ref(name)  # parameters, pseudo parameters, AWS::NoValue
-        if name.endswith(".Alias"):  # SAM: the alias of a function with AutoPublishAlias
-            function = name.removesuffix(".Alias")
+        if name.endswith((".Alias", ".Version")):  # SAM: AutoPublishAlias's alias and version
+            function = name.rpartition(".")[0]
             assert "AutoPublishAlias" in self.template["Resources"][function]["Properties"], name
             return STAND_IN_IDS[name]
         assert name in self.template["Resources"], f"Ref to unknown {name}"
@@ -184,6 +208,8 @@ class Stack(Evaluator):
     def get_att(self, logical_id: str, attribute: str) -> str:
         assert self.exists(logical_id), f"GetAtt of {logical_id}, which this stack does not create"
         key = (logical_id, attribute)
+        if attribute == "Arn" and self.template["Resources"][logical_id]["Type"] == "AWS::CloudWatch::Alarm":
+            return f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{self.ref(logical_id)}"
         assert key in STAND_IN_ATTRIBUTES, f"no stand-in for {logical_id}.{attribute}; add one"
         return STAND_IN_ATTRIBUTES[key]
 

@@ -1,4 +1,6 @@
-"""The alarms (5xx rate, errors, throttles, duration) and their SNS topic (AlarmEmail)."""
+"""The alarms (5xx rate, errors, throttles, duration) and their SNS topic (AlarmEmail).
+The two release alarms (ReleaseErrorsAlarm, ReleaseApi5xxAlarm) notify the same topic;
+what they watch is in test_releases.py."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ def test_alarms_watch_5xx_rate_errors_throttles_and_duration_and_notify_the_topi
         "FunctionErrorsAlarm",
         "FunctionThrottlesAlarm",
         "FunctionDurationAlarm",
+        "ReleaseErrorsAlarm",
+        "ReleaseApi5xxAlarm",
     }
     stack = Stack(template)
     topic = STAND_IN_IDS["AlarmTopic"]

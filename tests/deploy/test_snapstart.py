@@ -1,6 +1,6 @@
-"""SnapStart (EnableSnapStart): the API's target is the function, or with SnapStart its
-alias; in the template, through the SAM transform, and the version that every parameter
-change publishes.
+"""The alias `live` and SnapStart (EnableSnapStart): the API's target is always the
+alias (CodeDeploy moves it, test_releases.py), in the template and through the SAM
+transform; SnapStart only snapshots the versions; every parameter change publishes one.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import pytest
 from tests.deploy.stack import (
     ALL_OPTIONS,
     EXTERNAL_AUTH,
-    FUNCTION_ARN,
     SAMCONFIG,
     STAND_IN_IDS,
     Stack,
@@ -65,24 +64,22 @@ def test_snapstart_is_a_parameter_off_by_default() -> None:
     on = Stack(template, {"EnableSnapStart": "true"}).properties("ApiFunction")
     assert off["SnapStart"] == {"ApplyOn": "None"}
     assert on["SnapStart"] == {"ApplyOn": "PublishedVersions"}
-    assert "VersionDescription" not in off
-    assert on["VersionDescription"]
+    assert "snap=false" in off["VersionDescription"].split()
+    assert "snap=true" in on["VersionDescription"].split()
     # Nothing else about the function changes.
     for props in (off, on):
         del props["SnapStart"]
-        props.pop("VersionDescription", None)
+        del props["VersionDescription"]
     assert off == on
 
 
-def test_api_invokes_the_function_or_with_snapstart_its_alias() -> None:
-    """Without SnapStart the API invokes the unqualified function, as before; with it,
-    the alias, since only a published version restores from the snapshot. The one
-    invoke permission follows, for this API's stage only."""
+def test_api_invokes_the_alias_in_every_mode() -> None:
+    """The API invokes the alias `live`, never $LATEST: CodeDeploy releases a version by
+    moving the alias, and only a published version restores from a SnapStart snapshot.
+    The one invoke permission follows, for this API's stage only."""
     template = load_template()
-    for options, target in (
-        ({}, FUNCTION_ARN),
-        ({"EnableSnapStart": "true"}, STAND_IN_IDS["ApiFunction.Alias"]),
-    ):
+    target = STAND_IN_IDS["ApiFunction.Alias"]
+    for options in ({}, {"EnableSnapStart": "true"}):
         stack = Stack(template, options)
         assert integration_targets(stack) == {target}, options
         permissions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Permission"]
@@ -100,9 +97,9 @@ def test_transform_wires_the_alias_and_nothing_else(
     sam_transform: Callable[[dict[str, str]], dict[str, Any]],
 ) -> None:
     """After SAM's transform: one version (deleted when replaced) and the alias; the
-    routes and the permission are the template's own, pointing at the function or
-    the alias by the same condition."""
-    for options, target in (({}, FUNCTION_ARN), (ALL_OPTIONS, STAND_IN_IDS["ApiFunctionAliaslive"])):
+    routes and the permission are the template's own, pointing at the alias."""
+    target = STAND_IN_IDS["ApiFunctionAliaslive"]
+    for options in ({}, ALL_OPTIONS):
         transformed = sam_transform(options)
         resources = transformed["Resources"]
         versions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Version"}
@@ -163,15 +160,19 @@ def parameters_used(template: dict[str, Any], value: Any) -> set[str]:
     return found
 
 
-def test_with_snapstart_every_parameter_change_publishes_a_version() -> None:
+def test_every_parameter_change_publishes_a_version() -> None:
     """SAM hashes the function's properties as written, not the parameter values in
     them, so a change of LogLevel alone would publish no version and the alias would
-    keep the old configuration. With SnapStart, the version's description carries
-    every parameter the function depends on: a change replaces the version. Its 256
-    characters must hold the configurations in samconfig.toml."""
+    keep the old configuration. The version's description carries every parameter the
+    function depends on: a change replaces the version. Its 256 characters must hold
+    the configurations in samconfig.toml."""
     template = load_template()
     props = template["Resources"]["ApiFunction"]["Properties"]
-    depends_on = parameters_used(template, {k: v for k, v in props.items() if k != "VersionDescription"})
+    # How a version is released (DeploymentType) is not part of the version.
+    version_props = {
+        k: v for k, v in props.items() if k not in ("VersionDescription", "DeploymentPreference")
+    }
+    depends_on = parameters_used(template, version_props)
     assert {
         "Stage",
         "MemorySize",
@@ -180,15 +181,11 @@ def test_with_snapstart_every_parameter_change_publishes_a_version() -> None:
         "AuthIssuer",
         "EnableTracing",
     } <= depends_on
-    condition, fingerprint, otherwise = props["VersionDescription"]["Fn::If"]
-    assert condition == "SnapStartEnabled"
-    assert otherwise == {"Ref": "AWS::NoValue"}
-    # EnableSnapStart itself: the description appears (a replacement) when it turns on.
-    assert parameters_used(template, fingerprint) == depends_on - {"EnableSnapStart"}
+    assert parameters_used(template, props["VersionDescription"]) == depends_on
 
     config = tomllib.loads(SAMCONFIG.read_text())
     for name in ("default", "prod"):
         for extra in ({}, EXTERNAL_AUTH | {"AuthScopePrefix": "api://orders/"}):
-            overrides = parameter_overrides(config[name]) | extra | {"EnableSnapStart": "true"}
+            overrides = parameter_overrides(config[name]) | extra
             description = Stack(template, overrides).properties("ApiFunction")["VersionDescription"]
             assert len(description) <= 256, (name, description)

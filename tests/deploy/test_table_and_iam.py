@@ -256,12 +256,13 @@ XRAY_WRITE_ONLY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 def test_transformed_template_grants_only_that(
     sam_transform: Callable[[dict[str, str]], dict[str, Any]], options: dict[str, str]
 ) -> None:
-    """What CloudFormation deploys after the SAM transform: one role, the basic
-    execution policy for logs, X-Ray's write-only policy, and the statements above; no
-    other DynamoDB action anywhere. The same with every option on."""
+    """What CloudFormation deploys after the SAM transform: the function's role, the
+    basic execution policy for logs, X-Ray's write-only policy, and the statements
+    above; no other DynamoDB action anywhere. The same with every option on. The other
+    two roles (CodeDeploy's and the pre-traffic hook's) are read in test_releases.py."""
     transformed = sam_transform(options)
     iam = {k: v for k, v in transformed["Resources"].items() if v["Type"].startswith("AWS::IAM::")}
-    assert list(iam) == ["ApiFunctionRole"]
+    assert sorted(iam) == ["ApiFunctionRole", "CodeDeployRole", "PreTrafficHookRole"]
     role = iam["ApiFunctionRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE, XRAY_WRITE_ONLY]
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]

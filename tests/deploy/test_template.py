@@ -35,7 +35,8 @@ def test_template_has_one_function_behind_one_http_api() -> None:
     resources = template["Resources"]
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     apis = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::HttpApi"}
-    assert list(functions) == ["ApiFunction"]
+    # And CodeDeploy's pre-traffic hook, which no route reaches (test_releases.py).
+    assert list(functions) == ["ApiFunction", "PreTrafficHook"]
     assert list(apis) == ["HttpApi"]
 
     function = functions["ApiFunction"]
@@ -48,7 +49,7 @@ def test_template_has_one_function_behind_one_http_api() -> None:
 
     # Every path and method, the root included, reaches the app as payload 2.0, through
     # the API's own definition (not function Events, which SAM would always point at
-    # the alias; see test_snapstart.py::test_api_invokes_the_function_or_with_snapstart_its_alias).
+    # the alias; see test_snapstart.py::test_api_invokes_the_alias_in_every_mode).
     assert "Events" not in props
     api = apis["HttpApi"]["Properties"]
     # ANY on both catches every method; the public routes and OPTIONS are routes of
