@@ -308,3 +308,23 @@ def test_a_dotfile_or_source_map_is_refused_even_from_the_public_directory(tmp_p
     assert (tmp_path / "public" / name).is_file()  # Vite copied it: the public list names it
     with pytest.raises(SystemExit, match="does not name: " + re.escape(name)):
         plan_upload(site, tmp_path / "public")
+
+
+def test_the_twins_site_serves_what_a_deploy_uploads_and_no_dotfile(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from ops.deploy import plan_upload
+
+    from twin.cdn import serve_site, web_distribution
+
+    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"})
+    uploaded = {upload.key for upload in plan_upload(site, tmp_path / "public")}
+    distribution = web_distribution(ROOT / "template.yaml", "http://127.0.0.1:1", "http://127.0.0.1:1")
+    assert distribution is not None
+    with serve_site(site, distribution, WEB_CONFIG) as (origin, _):
+        for key in uploaded:
+            assert urllib.request.urlopen(f"{origin}/{key}").status == 200, key
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{origin}/.vite/manifest.json")
+        assert missing.value.code == 404, "the bucket has no manifest"
