@@ -5,14 +5,17 @@
 
 Steps: ``sam build`` and ``sam deploy --config-env ENV`` (the SAM CLI of .venv-sam);
 the stack's outputs; the web app's build (``make web-build``) uploaded to the site
-bucket with the stack's ``WebConfig`` output as its runtime ``config.json`` (or
-``--config FILE`` for a stack that trusts an external issuer): content types set,
+bucket, only the files Vite's manifest names (with index.html and web/public's files;
+anything else in the build stops the deploy), with the stack's ``WebConfig`` output as
+its runtime ``config.json`` (or ``--config FILE`` for a stack that trusts an external
+issuer): content types set,
 hashed assets first and cached for a year as immutable, then ``config.json`` and
 ``index.html`` last, both revalidated on every load, so no visitor gets a page whose
 assets are not there yet; keys no longer in the build removed; a CloudFront
 invalidation of the names a deploy reuses; and ``make smoke`` against the deployed URLs.
 Every AWS call is boto3 (no AWS CLI); credentials come from the usual chain (a profile,
-SSO, or the pipeline's OIDC role).
+SSO, or the pipeline's OIDC role). ``--permissions-boundary ARN`` (the pipeline's, see
+ops/pipeline.yaml) becomes the template's PermissionsBoundaryArn.
 """
 
 from __future__ import annotations
