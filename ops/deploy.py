@@ -5,14 +5,17 @@
 
 Steps: ``sam build`` and ``sam deploy --config-env ENV`` (the SAM CLI of .venv-sam);
 the stack's outputs; the web app's build (``make web-build``) uploaded to the site
-bucket with the stack's ``WebConfig`` output as its runtime ``config.json`` (or
-``--config FILE`` for a stack that trusts an external issuer): content types set,
+bucket, only the files Vite's manifest names (with index.html and web/public's files;
+anything else in the build stops the deploy), with the stack's ``WebConfig`` output as
+its runtime ``config.json`` (or ``--config FILE`` for a stack that trusts an external
+issuer): content types set,
 hashed assets first and cached for a year as immutable, then ``config.json`` and
 ``index.html`` last, both revalidated on every load, so no visitor gets a page whose
 assets are not there yet; keys no longer in the build removed; a CloudFront
 invalidation of the names a deploy reuses; and ``make smoke`` against the deployed URLs.
 Every AWS call is boto3 (no AWS CLI); credentials come from the usual chain (a profile,
-SSO, or the pipeline's OIDC role).
+SSO, or the pipeline's OIDC role). ``--permissions-boundary ARN`` (the pipeline's, see
+ops/pipeline.yaml) becomes the template's PermissionsBoundaryArn.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ mimetypes.add_type("image/svg+xml", ".svg")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("font/woff2", ".woff2")
 CONFIG_KEY = "config.json"
+# Vite's build manifest (build.manifest in web/vite.config.ts), read, never uploaded.
+MANIFEST = ".vite/manifest.json"
 REQUIRED_CONFIG = {"apiUrl", "authority", "clientId", "scopes", "scopePrefix"}
 
 
@@ -57,18 +62,45 @@ class Upload:
     cache_control: str
 
 
-def plan_upload(site: Path) -> list[Upload]:
-    """What each file of the build becomes in the bucket (its own config.json, the local
-    one, is never uploaded: the stack's takes its place)."""
-    uploads = []
-    for path in sorted(p for p in site.rglob("*") if p.is_file()):
-        key = path.relative_to(site).as_posix()
-        if key == CONFIG_KEY:
-            continue
-        uploads.append(Upload(key, content_type(key), IMMUTABLE if _HASHED.search(key) else REVALIDATE))
-    if not any(u.key == "index.html" for u in uploads):
+def manifest_files(site: Path, public: Path) -> set[str]:
+    """The keys a build may publish: what Vite's manifest names (each chunk's file, its
+    CSS and its assets; vite.config.ts sets build.manifest), index.html, and the files
+    of the public directory, which Vite copies to the build without listing them."""
+    manifest_path = site / MANIFEST
+    if not manifest_path.is_file():
+        raise SystemExit(f"deploy: {manifest_path} is missing: run `make web-build` (build.manifest)")
+    named = {"index.html"}
+    for chunk in json.loads(manifest_path.read_text()).values():
+        named.add(chunk["file"])
+        named.update(chunk.get("css", []), chunk.get("assets", []))
+    if public.is_dir():
+        named.update(p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file())
+    return named
+
+
+def plan_upload(site: Path, public: Path) -> list[Upload]:
+    """What each file of the build becomes in the bucket. Only the files the manifest
+    names go up, never a dotfile or a source map (a map hands out the source); any
+    other file in the build stops the deploy before anything is uploaded. The local
+    config.json is never uploaded: the stack's takes its place."""
+    named = manifest_files(site, public)
+    files = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    refused = sorted(
+        key
+        for key in files - {MANIFEST}
+        if key not in named or key.endswith(".map") or any(part.startswith(".") for part in key.split("/"))
+    )
+    if refused:
+        raise SystemExit(f"deploy: {site} holds files its manifest does not name: {', '.join(refused)}")
+    if "index.html" not in files:
         raise SystemExit(f"deploy: {site}/index.html is missing: run `make web-build`")
-    return uploads
+    missing = sorted(named - files - {CONFIG_KEY})
+    if missing:
+        raise SystemExit(f"deploy: the manifest names files the build lacks: {', '.join(missing)}")
+    return [
+        Upload(key, content_type(key), IMMUTABLE if _HASHED.search(key) else REVALIDATE)
+        for key in sorted(files - {MANIFEST, CONFIG_KEY})
+    ]
 
 
 def content_type(key: str) -> str:
@@ -77,12 +109,14 @@ def content_type(key: str) -> str:
     return f"{kind}; charset=utf-8" if textual else kind
 
 
-def publish_site(s3: Any, bucket: str, site: Path, config: dict[str, Any]) -> tuple[list[Upload], list[str]]:
+def publish_site(
+    s3: Any, bucket: str, site: Path, config: dict[str, Any], public: Path = WEB / "public"
+) -> tuple[list[Upload], list[str]]:
     """Upload the build and its config, remove what it no longer has; returns (uploaded, removed)."""
     missing = REQUIRED_CONFIG - set(config)
     if missing:
         raise SystemExit(f"deploy: the web app's config lacks {', '.join(sorted(missing))}")
-    files = plan_upload(site)
+    files = plan_upload(site, public)
     uploads = [*files, Upload(CONFIG_KEY, content_type(CONFIG_KEY), REVALIDATE)]
     # Hashed assets first, then the other files, config.json, and index.html last: a
     # browser that gets the new index.html always finds what it names.
@@ -156,7 +190,9 @@ def build_web() -> Path:
     return WEB / "dist"
 
 
-def publish(stack_name: str, region: str, site: Path | None, config_file: Path | None) -> dict[str, str]:
+def publish(
+    stack_name: str, region: str, site: Path | None, config_file: Path | None, public: Path
+) -> dict[str, str]:
     import boto3
 
     session = boto3.session.Session(region_name=region)
@@ -166,7 +202,7 @@ def publish(stack_name: str, region: str, site: Path | None, config_file: Path |
         return outputs
     config = site_config(outputs, config_file)
     uploads, removed = publish_site(
-        session.client("s3"), outputs["WebBucketName"], site or build_web(), config
+        session.client("s3"), outputs["WebBucketName"], site or build_web(), config, public
     )
     print(
         f"deploy: {len(uploads)} files to s3://{outputs['WebBucketName']}, {len(removed)} stale removed",
@@ -175,6 +211,18 @@ def publish(stack_name: str, region: str, site: Path | None, config_file: Path |
     invalidation = invalidate(session.client("cloudfront"), outputs["WebDistributionId"], uploads)
     print(f"deploy: CloudFront invalidation {invalidation}", flush=True)
     return outputs
+
+
+def deploy_command(env: str, region: str, boundary: str, extra: list[str]) -> list[str]:
+    """`sam deploy` for a samconfig environment. With the pipeline's permissions boundary
+    the whole parameter list is given (a command-line --parameter-overrides replaces
+    samconfig's, it does not add to it), plus PermissionsBoundaryArn."""
+    command = [str(SAM), "deploy", "--config-env", env, "--region", region]
+    if boundary:
+        _, overrides = samconfig_environment(env)
+        parameters = {**overrides, "PermissionsBoundaryArn": boundary}
+        command += ["--parameter-overrides", *(f"{key}={value}" for key, value in parameters.items())]
+    return [*command, *extra]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,6 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", type=Path, help="the web app's config.json (default: the stack's WebConfig output)"
     )
+    parser.add_argument(
+        "--public", type=Path, default=WEB / "public", help="the web app's public directory (Vite copies it)"
+    )
+    parser.add_argument(
+        "--permissions-boundary",
+        default="",
+        help="the pipeline's boundary ARN for every role of the stack (ops/pipeline.yaml)",
+    )
     parser.add_argument("--no-smoke", action="store_true")
     parser.add_argument("sam_args", nargs="*", help="extra `sam deploy` arguments (after --)")
     args = parser.parse_args(argv)
@@ -199,11 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         build_env = {**os.environ, "LAMBDA_ARCHITECTURE": "arm64", "SAM_CLI_TELEMETRY": "0"}
         run([str(SAM), "build", "--config-env", args.env], cwd=ROOT, env=build_env)
         run(
-            [str(SAM), "deploy", "--config-env", args.env, "--region", args.region, *args.sam_args],
+            deploy_command(args.env, args.region, args.permissions_boundary, args.sam_args),
             cwd=ROOT,
             env=build_env,
         )
-    outputs = publish(stack_name, args.region, args.site, args.config)
+    outputs = publish(stack_name, args.region, args.site, args.config, args.public)
     if args.no_smoke:
         return 0
     smoke = [sys.executable, "-m", "ops.smoke", "--url", outputs["ApiUrl"], "--stack", stack_name]

@@ -7,10 +7,11 @@ smoke: $(VENV)/.installed
 	$(PY) -m ops.smoke --url "$(URL)" $(if $(STACK),--stack "$(STACK)") $(if $(ORIGIN),--origin "$(ORIGIN)")
 
 # The stack, the web app and the smoke suite: ENV=default (dev) or ENV=prod.
-# DEPLOY_ARGS go to `sam deploy` (the pipeline passes --no-confirm-changeset --role-arn ...).
+# DEPLOY_ARGS go to `sam deploy` (the pipeline passes --no-confirm-changeset --role-arn ...);
+# PERMISSIONS_BOUNDARY= the pipeline's boundary ARN, put on every role of the stack.
 ENV ?= default
 deploy: $(VENV)/.installed .venv-sam/.installed $(WEB_DIST)
-	$(PY) -m ops.deploy --env "$(ENV)" --site $(WEB)/dist -- $(DEPLOY_ARGS)
+	$(PY) -m ops.deploy --env "$(ENV)" --site $(WEB)/dist $(if $(PERMISSIONS_BOUNDARY),--permissions-boundary "$(PERMISSIONS_BOUNDARY)") -- $(DEPLOY_ARGS)
 
 # The restaurant's people, in the stack's user pool (ops/users.py): invite or change a
 # role, or REMOVE=1. ROLE is customer, staff (the kitchen board) or chef (the menu).

@@ -101,7 +101,9 @@ def _handler(dist: Path, distribution: Distribution, config: dict[str, str]) -> 
             if path in distribution.routes:
                 path = "/index.html"
             file = (root / path.lstrip("/")).resolve()
-            if not file.is_relative_to(root) or not file.is_file():
+            # The bucket holds no dotfile (make deploy uploads none, e.g. .vite/manifest.json).
+            hidden = any(part.startswith(".") for part in path.split("/"))
+            if hidden or not file.is_relative_to(root) or not file.is_file():
                 self._send(404, b"Not Found", "text/plain", "no-cache")
                 return
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"

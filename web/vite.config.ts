@@ -12,6 +12,9 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
     sourcemap: false,
+    // dist/.vite/manifest.json: ops/deploy.py uploads only the files it names (with
+    // index.html and web/public's files) and refuses anything else in dist/.
+    manifest: true,
   },
   test: {
     include: ["src/**/*.test.ts"],

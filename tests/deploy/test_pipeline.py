@@ -4,12 +4,13 @@ every checkov skip has its reason in place and a line in the README."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.deploy.stack import ROOT, load_template
+from tests.deploy.stack import ALL_OPTIONS, OWN_POOL, ROOT, Stack, load_template
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PIPELINE = ROOT / "ops" / "pipeline.yaml"
@@ -37,13 +38,21 @@ def test_deploys_use_oidc_credentials_and_prod_waits_for_approval() -> None:
     jobs = deploy["jobs"]
     assert jobs["dev"]["if"] == "github.ref == 'refs/heads/main'"
     assert jobs["prod"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert jobs["prod"]["environment"] == "production"
+    # Each job's environment is the OIDC subject its role trusts, and holds its variables.
+    assert (jobs["dev"]["environment"], jobs["prod"]["environment"]) == ("dev", "production")
     for name, job in jobs.items():
         assert job["permissions"] == {"contents": "read", "id-token": "write"}, name
         steps = job["steps"]
         (credentials,) = [s for s in steps if "configure-aws-credentials" in s.get("uses", "")]
         assert set(credentials["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, name
-        assert any("make deploy ENV=" in step.get("run", "") for step in steps), name
+        assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}", name
+        (deploying,) = [step for step in steps if "make deploy ENV=" in step.get("run", "")]
+        assert 'PERMISSIONS_BOUNDARY="$BOUNDARY_ARN"' in deploying["run"], name
+        assert "--role-arn $CFN_ROLE_ARN" in deploying["run"], name
+        assert deploying["env"] == {
+            "CFN_ROLE_ARN": "${{ vars.AWS_CLOUDFORMATION_ROLE_ARN }}",
+            "BOUNDARY_ARN": "${{ vars.AWS_PERMISSIONS_BOUNDARY_ARN }}",
+        }, name
     text = (WORKFLOWS / "deploy.yml").read_text()
     assert "aws-access-key-id" not in text
     assert "secrets." not in text
@@ -54,28 +63,19 @@ def test_deploys_use_oidc_credentials_and_prod_waits_for_approval() -> None:
                 assert len(ref) == 40, line
 
 
-def test_the_pipeline_role_trusts_only_this_repositorys_main_and_environments() -> None:
-    template = load_template(PIPELINE)
-    role = template["Resources"]["DeployRole"]["Properties"]
-    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    condition = statement["Condition"]
-    assert condition["StringEquals"] == {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
-    subjects = [s["Fn::Sub"] for s in condition["StringLike"]["token.actions.githubusercontent.com:sub"]]
-    assert subjects == [
-        "repo:${GitHubRepository}:ref:refs/heads/main",
-        "repo:${GitHubRepository}:environment:dev",
-        "repo:${GitHubRepository}:environment:production",
-    ]
-    # It passes exactly one role, and only to CloudFormation.
-    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
-    (passing,) = [s for s in statements if s["Action"] == "iam:PassRole"]
-    assert passing["Resource"] == {"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}
-    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
-    assert not [s for s in statements if s["Resource"] == "*"]
-    execution = template["Resources"]["CloudFormationExecutionRole"]["Properties"]
-    (trust,) = execution["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+def test_the_deploy_passes_the_boundary_with_every_samconfig_parameter() -> None:
+    from ops.deploy import deploy_command
+
+    from twin.stack import samconfig_environment
+
+    boundary = "arn:aws:iam::123456789012:policy/serverless-api-pipeline-boundary-prod"
+    command = deploy_command("prod", "eu-west-1", boundary, ["--role-arn", "arn:x"])
+    start = command.index("--parameter-overrides") + 1
+    given = dict(item.split("=", 1) for item in command[start:-2])
+    # A command-line list replaces samconfig's: every parameter must be in it.
+    assert given == {**samconfig_environment("prod")[1], "PermissionsBoundaryArn": boundary}
+    assert command[-2:] == ["--role-arn", "arn:x"]
+    assert "--parameter-overrides" not in deploy_command("prod", "eu-west-1", "", [])
 
 
 def checkov_skips(path: Path) -> list[tuple[str, str, str]]:
@@ -93,3 +93,18 @@ def test_every_checkov_skip_has_a_reason_and_is_listed_in_the_readme() -> None:
     for resource, check, comment in skips:
         assert len(comment) > 20, (resource, check)
         assert f"`{check}` on `{resource}`" in readme, f"README lists no skip of {check} on {resource}"
+
+
+def test_every_role_the_app_stack_creates_carries_the_pipelines_boundary(
+    sam_transform: Callable[[dict[str, str]], dict[str, Any]],
+) -> None:
+    boundary = "arn:aws:iam::123456789012:policy/serverless-api-pipeline-boundary-dev"
+    for parameters, expected in (({"PermissionsBoundaryArn": boundary}, {"b": boundary}), ({}, {})):
+        options = {**OWN_POOL, **ALL_OPTIONS, "AlarmEmail": "", **parameters}
+        transformed = sam_transform(options)
+        roles = {name: r for name, r in transformed["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+        assert "ApiFunctionRole" in roles
+        stack = Stack(transformed, options)
+        for name, role in roles.items():
+            # Evaluated as CloudFormation would: the ARN, or no boundary at all.
+            assert stack.resolve({"b": role["Properties"].get("PermissionsBoundary")}) == expected, name

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,10 +93,31 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     server.stop()
 
 
-def build(site: Path, files: dict[str, str]) -> Path:
+def build(site: Path, files: dict[str, str], *, public: tuple[str, ...] | None = None) -> Path:
+    """A build as `vite build` leaves it: the files, and a manifest naming the entry's
+    chunk, CSS and assets (every file under assets/). The public directory, a sibling
+    of the build here, holds `public`'s names (by default the build's top-level files
+    but index.html, as Vite copies them)."""
     for name, text in files.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text)
+    assets = sorted(name for name in files if name.startswith("assets/"))
+    scripts = [name for name in assets if name.endswith(".js")]
+    entry = {
+        "file": scripts[0] if scripts else "assets/index-Missing0.js",
+        "src": "index.html",
+        "isEntry": True,
+        "css": [name for name in assets if name.endswith(".css")],
+        "assets": [name for name in assets if not name.endswith((".js", ".css"))],
+    }
+    manifest = {"index.html": entry, **{f"_{name}": {"file": name} for name in scripts[1:]}}
+    (site / ".vite").mkdir(parents=True, exist_ok=True)
+    (site / ".vite" / "manifest.json").write_text(json.dumps(manifest))
+    if public is None:
+        public = tuple(name for name in files if "/" not in name and name != "index.html")
+    (site.parent / "public").mkdir(exist_ok=True)
+    for name in public:
+        (site.parent / "public" / name).write_text(files.get(name, "public"))
     return site
 
 
@@ -112,6 +134,8 @@ def publish(aws: dict[str, Any], site: Path, *extra: str, status: int = 0) -> st
             "--no-smoke",
             "--site",
             str(site),
+            "--public",
+            str(site.parent / "public"),
             *extra,
         ],
         cwd=ROOT,
@@ -134,7 +158,7 @@ def objects(aws: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
     aws: dict[str, Any], tmp_path: Path
 ) -> None:
-    first = build(tmp_path / "v1", {
+    first = build(tmp_path / "v1" / "dist", {
         "index.html": "<!doctype html><script type=module src=/assets/index-AbCdEf12.js></script>",
         "assets/index-AbCdEf12.js": "console.log(1)",
         "assets/index-Zz9Yy8Xx.css": "body{}",
@@ -178,7 +202,7 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
     assert sorted(paths) == ["/", "/config.json", "/favicon.svg", "/index.html"]
 
     # The next build names a new bundle: the old one goes, nothing else is left behind.
-    second = build(tmp_path / "v2", {
+    second = build(tmp_path / "v2" / "dist", {
         "index.html": "<!doctype html><script type=module src=/assets/index-NewHash9.js></script>",
         "assets/index-NewHash9.js": "console.log(2)",
         "assets/index-Zz9Yy8Xx.css": "body{}",
@@ -206,21 +230,23 @@ def test_index_html_goes_up_last_and_config_just_before_it(tmp_path: Path) -> No
         def get_paginator(self, _: str) -> Any:
             return type("P", (), {"paginate": lambda self, **_: [{}]})()
 
-    site = build(tmp_path, {
+    site = build(tmp_path / "dist", {
         "index.html": "<!doctype html>",
         "assets/index-AbCdEf12.js": "1",
         "favicon.svg": "<svg/>",
         "config.json": "{}",
     })  # fmt: skip
     s3 = Recorder()
-    publish_site(s3, "site", site, WEB_CONFIG)
+    publish_site(s3, "site", site, WEB_CONFIG, tmp_path / "public")
     assert s3.keys == ["assets/index-AbCdEf12.js", "favicon.svg", "config.json", "index.html"]
 
 
 def test_a_config_file_replaces_the_output_and_an_incomplete_one_is_refused(
     aws: dict[str, Any], tmp_path: Path
 ) -> None:
-    site = build(tmp_path / "site", {"index.html": "<!doctype html>"})
+    site = build(
+        tmp_path / "site" / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"}
+    )
     external = {**WEB_CONFIG, "authority": "https://issuer.example.com/"}
     (tmp_path / "external.json").write_text(json.dumps(external))
     publish(aws, site, "--config", str(tmp_path / "external.json"))
@@ -232,3 +258,73 @@ def test_a_config_file_replaces_the_output_and_an_incomplete_one_is_refused(
     out = publish(aws, site, "--config", str(tmp_path / "partial.json"), status=1)
     assert "lacks apiUrl, authority, scopePrefix, scopes" in out
     assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing half-written"
+
+
+@pytest.mark.parametrize(
+    ("stray", "why"),
+    [
+        ("assets/index-AbCdEf12.js.map", "a source map hands out the source"),
+        (".env", "a dotfile"),
+        ("assets/.DS_Store", "a dotfile in a directory"),
+        ("notes/draft.html", "a file no manifest names"),
+    ],
+)
+def test_a_file_the_manifest_does_not_name_stops_the_deploy_before_any_upload(
+    aws: dict[str, Any], tmp_path: Path, stray: str, why: str
+) -> None:
+    site = build(tmp_path / "dist", {
+        "index.html": "<!doctype html>",
+        "assets/index-AbCdEf12.js": "console.log(1)",
+        "favicon.svg": "<svg/>",
+    })  # fmt: skip
+    publish(aws, site)
+    before = {key: item["ETag"] for key, item in objects(aws).items()}
+    (site / stray).parent.mkdir(parents=True, exist_ok=True)
+    (site / stray).write_text("secret")
+    (site / "index.html").write_text("<!doctype html><p>new")
+    out = publish(aws, site, status=1)
+    assert f"holds files its manifest does not name: {stray}" in out, why
+    assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing uploaded"
+    assert ".vite/manifest.json" not in before, "the manifest is read, never uploaded"
+
+
+def test_a_build_without_a_manifest_or_missing_a_named_file_is_refused(tmp_path: Path) -> None:
+    from ops.deploy import plan_upload
+
+    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"})
+    (site / "assets" / "index-AbCdEf12.js").unlink()
+    with pytest.raises(SystemExit, match=r"names files the build lacks: assets/index-AbCdEf12\.js"):
+        plan_upload(site, tmp_path / "public")
+    (site / ".vite" / "manifest.json").unlink()
+    with pytest.raises(SystemExit, match=r"manifest\.json is missing"):
+        plan_upload(site, tmp_path / "public")
+
+
+@pytest.mark.parametrize("name", [".htaccess", "legacy.js.map"])
+def test_a_dotfile_or_source_map_is_refused_even_from_the_public_directory(tmp_path: Path, name: str) -> None:
+    from ops.deploy import plan_upload
+
+    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", name: "x"})
+    assert (tmp_path / "public" / name).is_file()  # Vite copied it: the public list names it
+    with pytest.raises(SystemExit, match="does not name: " + re.escape(name)):
+        plan_upload(site, tmp_path / "public")
+
+
+def test_the_twins_site_serves_what_a_deploy_uploads_and_no_dotfile(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from ops.deploy import plan_upload
+
+    from twin.cdn import serve_site, web_distribution
+
+    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"})
+    uploaded = {upload.key for upload in plan_upload(site, tmp_path / "public")}
+    distribution = web_distribution(ROOT / "template.yaml", "http://127.0.0.1:1", "http://127.0.0.1:1")
+    assert distribution is not None
+    with serve_site(site, distribution, WEB_CONFIG) as (origin, _):
+        for key in uploaded:
+            assert urllib.request.urlopen(f"{origin}/{key}").status == 200, key
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{origin}/.vite/manifest.json")
+        assert missing.value.code == 404, "the bucket has no manifest"

@@ -105,6 +105,7 @@ def test_headers_policy_has_a_strict_csp_hsts_nosniff_and_frame_denial(mode: str
     assert directives["base-uri"] == ["'none'"]
     assert directives["object-src"] == ["'none'"]
     connect = directives["connect-src"]
+    # Without a custom domain the region's execute-api hosts (the cycle in template.yaml).
     assert connect[:2] == ["'self'", "https://*.execute-api.us-east-1.amazonaws.com"]
     if mode == "stack-user-pool":
         assert connect[2:] == [
@@ -117,6 +118,26 @@ def test_headers_policy_has_a_strict_csp_hsts_nosniff_and_frame_denial(mode: str
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert security["ContentTypeOptions"] == {"Override": True}
     assert security["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_with_a_custom_domain_the_csp_connects_to_exactly_this_stacks_api_and_issuer() -> None:
+    domain = {
+        "ApiDomainName": "api.example.test",
+        "ApiCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+        "0a1b2c3d-0000-4000-8000-0123456789ab",
+    }
+    stack = Stack(load_template(), domain)
+    security = stack.properties("WebHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    connect = csp_directives(security["ContentSecurityPolicy"]["ContentSecurityPolicy"])["connect-src"]
+    assert connect == [
+        "'self'",
+        "https://api.example.test",
+        "https://cognito-idp.us-east-1.amazonaws.com",
+        "https://serverless-api-dev-123456789012.auth.us-east-1.amazoncognito.com",
+    ]
+    assert not [source for source in connect if "*" in source]
+    # The page calls the API where the CSP lets it: the domain, at its root.
+    assert json.loads(stack.outputs()["WebConfig"])["apiUrl"] == "https://api.example.test"
 
 
 def test_the_fallback_routes_are_exactly_the_pages_routes() -> None:

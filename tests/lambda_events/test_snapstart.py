@@ -4,8 +4,13 @@ what restored copies must not share."""
 
 from __future__ import annotations
 
+import base64
+import json
+import pickle
 import random
 import socket
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -123,3 +128,41 @@ def test_after_restore_resets_random_state_time_bound_state_and_connections(
     assert keys._last_attempt is None
     assert invalidated == [True]
     assert closed == [True]
+
+
+# One restored copy: a fresh interpreter whose random generator starts from the
+# snapshot's state (as every copy Lambda restores does), runs the after-restore hook
+# when told to, and reports what it draws next.
+RESTORED_COPY = """
+import base64, json, pickle, random, secrets, sys, uuid
+from types import SimpleNamespace
+from app.aws_lambda import snapstart
+random.setstate(pickle.loads(base64.b64decode(sys.argv[1])))
+if sys.argv[2] == "restore":
+    state = SimpleNamespace(menu=None, store=None, verifier=None)
+    snapstart.after_restore(SimpleNamespace(app=SimpleNamespace(state=state)))
+print(json.dumps([random.random(), random.getrandbits(64), str(uuid.uuid4()), secrets.token_hex(16)]))
+"""
+
+
+def restored_copy(snapshot: str, hook: str) -> list[Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORED_COPY, snapshot, hook], capture_output=True, text=True, check=True
+    )
+    draws: list[Any] = json.loads(result.stdout)
+    return draws
+
+
+def test_each_restored_copy_draws_its_own_random_numbers() -> None:
+    random.seed(7)  # the generator as the snapshot froze it
+    snapshot = base64.b64encode(pickle.dumps(random.getstate())).decode()
+    first, second = restored_copy(snapshot, "restore"), restored_copy(snapshot, "restore")
+    unrestored = restored_copy(snapshot, "none")
+    # Without the hook, two copies draw the same: the state really is shared.
+    assert restored_copy(snapshot, "none")[:2] == unrestored[:2]
+    # The hook gives each copy its own `random` (botocore's retry jitter among others),
+    # unlike the snapshot's continuation...
+    assert first[:2] != second[:2]
+    assert unrestored[:2] not in (first[:2], second[:2])
+    # ...while ids come from the OS in every copy, hook or not.
+    assert len({first[2], second[2], unrestored[2]}) == len({first[3], second[3], unrestored[3]}) == 3
