@@ -129,8 +129,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
 def tiny_twin(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., object]:
     built_artifact()  # the runtime's environment, .venv-lambda
 
-    def start(*overrides: str) -> object:
+    def start(*overrides: str, options: tuple[str, ...] = ()) -> object:
         args = ["--config-env", "", "--template", str(TINY / "template.yaml"), "--artifact", str(TINY / "fn")]
+        args += options  # e.g. --web-port: the issuer then allows that origin's redirects
         if overrides:
             args += ["--parameter-overrides", *overrides]
         return run_twin(tmp_path_factory.mktemp("tiny"), *args)

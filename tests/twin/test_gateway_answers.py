@@ -16,6 +16,7 @@ import pytest
 from jose import jwt
 
 from app.devtoken import ensure_key
+from tests.e2e.conftest import free_port
 from tests.twin.conftest import Twin, get
 from twin.__main__ import AUDIENCE, ISSUER_PATH
 
@@ -23,11 +24,13 @@ pytestmark = pytest.mark.timeout(240)
 
 # http-api-troubleshooting-jwt.html's example: apigw-requestid: Mc7UVioPPHcEKPA=
 REQUEST_ID = re.compile(r"^[A-Za-z0-9+/]{15}=$")
+# The origin the twin's issuer allows redirects to (the tiny stack has no site to serve).
+WEB_ORIGIN = f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_twin: Callable[..., Any]) -> Iterator[Twin]:
-    with tiny_twin() as twin:
+    with tiny_twin(options=("--web-port", WEB_ORIGIN.rsplit(":", 1)[1])) as twin:
         yield twin
 
 
@@ -89,6 +92,20 @@ def test_a_header_that_would_split_the_response_is_the_gateways_500(tiny: Twin) 
     assert "x-note" not in response.headers
     assert "refused to send a response: header 'x-note'" in tiny.log()
     assert get(f"{tiny.url}/echo").status_code == 200  # the connection and the twin carry on
+
+
+def test_the_issuers_answers_pass_the_same_check(tiny: Twin) -> None:
+    """The issuer on the gateway's port writes through the same check: a redirect_uri
+    with CR LF never becomes a header of its own, whatever the sign-in does with it."""
+    query = {
+        "client_id": AUDIENCE,
+        "redirect_uri": f"{WEB_ORIGIN}/callback\r\nSet-Cookie: injected=1",
+        "response_type": "token",  # not "code": the sign-in redirects back with an error
+    }
+    response = get(f"{tiny.root}{ISSUER_PATH}/authorize", params=query)
+    assert "set-cookie" not in response.headers
+    assert response.status_code in (400, 500), response.status_code
+    assert "location" not in response.headers
 
 
 @pytest.mark.parametrize(
