@@ -69,6 +69,7 @@ build-ApiFunction:
 
 # CodeDeploy's pre-traffic hook (template.yaml, PreTrafficHook) ships the very same
 # artifact, with another handler (app.aws_lambda.pretraffic.handler): the same recipe,
-# so the hook tests the code it ships with and `sam package` uploads one zip for both.
+# so the hook ships with the code it checks (SAM builds each makefile function on its
+# own, so the recipe runs twice, about 12 s each here).
 .PHONY: build-PreTrafficHook
 build-PreTrafficHook: build-ApiFunction

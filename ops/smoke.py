@@ -29,6 +29,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+# The pre-traffic hook checks the new version for the same greeting before any traffic
+# moves (src/app/aws_lambda/pretraffic.py; a stdlib-only module).
+from app.aws_lambda.pretraffic import HELLO_TEXT
+
 ROOT = Path(__file__).resolve().parents[1]
 SCOPES = ("menu:write", "orders:read", "orders:write", "orders:admin")
 FOREIGN_ORIGIN = "https://smoke-test.invalid"
@@ -86,7 +90,7 @@ def run_checks(smoke: Smoke) -> bool:
 
     def hello() -> str:
         body = expect(c.get(f"{url}/hello"), 200).json()
-        if "Serverless code is running" not in body.get("message", ""):
+        if HELLO_TEXT not in body.get("message", ""):
             raise CheckFailed(f"unexpected body {body}")
         return "200, the greeting"
 

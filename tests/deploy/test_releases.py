@@ -6,9 +6,11 @@ operator's dashboard shows the API, the function and the table.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,6 +213,26 @@ def test_the_hook_ships_in_the_apis_artifact_with_its_own_handler() -> None:
     assert function == "handler"
     # The hook's build target is the API's recipe (lambda-build.mk).
     assert "build-PreTrafficHook: build-ApiFunction" in (TEMPLATE.parent / "lambda-build.mk").read_text()
+
+
+def test_sam_build_gives_the_hook_the_apis_artifact(sam_build: Callable[[str], Path]) -> None:
+    """One artifact: the same files, the same sources and packages byte for byte, so the
+    hook runs with the code it checks. (Bytecode is compiled once per build and marshal
+    is not byte-reproducible, so .pyc files are compared by name only.)"""
+    build = sam_build("arm64")
+
+    def tree(root: Path) -> dict[str, str]:
+        return {
+            str(path.relative_to(root)): ""
+            if path.suffix == ".pyc"
+            else hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        }
+
+    api = tree(build / "ApiFunction")
+    assert "app/aws_lambda/pretraffic.py" in api
+    assert tree(build / "PreTrafficHook") == api
 
 
 def widget_metrics(body: dict[str, Any]) -> dict[tuple[str, str], list[list[str]]]:
