@@ -121,6 +121,10 @@ GENERATED_IDS = [
 ]  # fmt: skip
 
 
+LOG_DELIVERY = ("CreateLogDelivery", "GetLogDelivery", "UpdateLogDelivery", "DeleteLogDelivery",
+                "ListLogDeliveries", "PutResourcePolicy", "DescribeResourcePolicies")  # fmt: skip
+
+
 def execution_reach(env: str) -> dict[str, tuple[list[str], list[str]]]:
     roles = [f"{IAM}:role/serverless-api-{env}-*"]
     return {
@@ -142,6 +146,7 @@ def execution_reach(env: str) -> dict[str, tuple[list[str], list[str]]]:
              "cognito-idp:*", "cloudfront:*"], GENERATED_IDS),
         "Reads": (["logs:DescribeLogGroups", "codedeploy:GetDeploymentConfig", "route53:ListHostedZones",
                    "route53:GetChange", "acm:DescribeCertificate"], ["*"]),
+        "AccessLogDelivery": ([f"logs:{verb}" for verb in LOG_DELIVERY], ["*"]),
         "DnsRecords": (["route53:ChangeResourceRecordSets"], ["arn:aws:route53:::hostedzone/*"]),
     }  # fmt: skip
 
