@@ -414,4 +414,6 @@ class GatewayServer(ThreadingHTTPServer):
         return self.gateway.handle(request)
 
     def log_request_line(self, handler: _Handler, response: Response) -> None:
-        log.info("%s %s %s", handler.command, handler.path.partition("?")[0], response.status)
+        # The access log's line, with the request id a client sees (apigw-requestid).
+        request_id = next((v for k, v in response.headers if k == "apigw-requestid"), "-")
+        log.info("%s %s %s %s", handler.command, handler.path.partition("?")[0], response.status, request_id)

@@ -64,6 +64,11 @@ def test_the_request_id_is_the_events_and_shaped_like_the_gateways(tiny: Twin) -
         # One value: a client quoting apigw-requestid finds the request the function logged.
         assert response.headers["apigw-requestid"] == seen
         assert REQUEST_ID.match(seen), seen
+        # And the twin's access line (written just after the answer is sent).
+        deadline = time.monotonic() + 5
+        while f"GET /test/echo 200 {seen}" not in tiny.log():
+            assert time.monotonic() < deadline, f"no access line with {seen}"
+            time.sleep(0.05)
         ids.append(seen)
     assert ids[0] != ids[1]
 
