@@ -38,6 +38,7 @@ help:
 	@echo "make bench  benchmark against the baselines: one table, JSON in bench/results/"
 	@echo "make lock   re-pin requirements/*.txt from requirements/*.in (needs network)"
 	@echo "make mutate mutation testing with mutmut (long; MUTANTS='app.http.etags*' narrows it)"
+	@echo "make mutate-audit  the one-line mutants mutmut cannot reach (twin, template), devtools/mutants.toml"
 
 # venv(dir, python, requirements): a virtual environment installed from hashed pins,
 # with src/ on its path (a .pth file: no build backend to fetch, nothing unpinned).
@@ -95,8 +96,8 @@ run: $(VENV)/.installed $(WEB_NPM)
 	wait -n; kill $$api $$web 2>/dev/null; wait
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench twin ops web/scripts
-	$(VENV)/bin/ruff format --check src tests bench twin ops web/scripts
+	$(VENV)/bin/ruff check src tests bench twin ops devtools web/scripts
+	$(VENV)/bin/ruff format --check src tests bench twin ops devtools web/scripts
 	$(VENV)/bin/mypy
 
 # Headless Chromium for tests/browser, from Debian's package (it is not on a fresh
@@ -139,6 +140,12 @@ mutate: $(VENV)/.installed
 	$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN) $(foreach m,$(MUTANTS),'$(m)')
 	@# Survivors (and timeouts) only: a narrowed run leaves the rest "not checked".
 	$(VENV)/bin/mutmut results | grep -v ': not checked$$' || true
+
+# The one-line mutants mutmut cannot reach (the twin in its own process, the template,
+# the drift check), each judged by the tests named beside it in devtools/mutants.toml.
+# About 10 minutes; not part of `make test`. ONLY='name ...' narrows it.
+mutate-audit: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
+	$(PY) -m devtools.mutation_audit $(if $(ONLY),--only $(ONLY))
 
 validate: .venv-sam/.installed
 	$(SAM) validate --lint
