@@ -174,7 +174,8 @@ lock:
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-# sam build runs `make build-ApiFunction` (template.yaml, BuildMethod: makefile); the recipe:
+# sam build runs `make build-ApiFunction` and `make build-PreTrafficHook` (template.yaml,
+# BuildMethod: makefile); the recipe:
 include $(dir $(firstword $(MAKEFILE_LIST)))lambda-build.mk
 
 # make bench, make bench-smoke (the regression guard that `make test` runs):

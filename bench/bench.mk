@@ -21,11 +21,13 @@ BENCH_INPUTS := $(shell find src/app -type f ! -path '*/__pycache__/*' ! -name '
 .venv-bench/.installed: requirements/bench.txt
 	$(call venv,.venv-bench,$(PY313),requirements/bench.txt)
 
-# An outer make's flags (a jobserver) must not leak into the make that SAM runs.
+# An outer make's flags (a jobserver) must not leak into the make that SAM runs. Only
+# ApiFunction: the bench and the twin run the API; the pre-traffic hook's artifact is
+# the same one (lambda-build.mk), built for a deploy.
 $(BENCH_BUILD)/%/.built: $(BENCH_INPUTS) | .venv-sam/.installed
 	rm -rf $(BENCH_BUILD)/$*
 	mkdir -p $(BENCH_BUILD)/$*
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL LAMBDA_ARCHITECTURE=$* $(SAM) build --template template.yaml \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL LAMBDA_ARCHITECTURE=$* $(SAM) build ApiFunction --template template.yaml \
 	  --parameter-overrides Architecture=$* --build-dir $(BENCH_BUILD)/$*/build \
 	  --cache-dir $(BENCH_BUILD)/$*/cache > $(BENCH_BUILD)/$*/sam-build.log 2>&1 \
 	  || { cat $(BENCH_BUILD)/$*/sam-build.log >&2; exit 1; }

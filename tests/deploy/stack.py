@@ -153,7 +153,7 @@ STAND_IN_IDS.update(
             "FunctionDurationAlarm",
         )
     },
-    Dashboard="serverless-api-dev",
+    Dashboard="serverless-api-dev-us-east-1",
     ServerlessDeploymentApplication="serverless-api-dev-ServerlessDeploymentApplication-Ab12Cd34",
     ApiFunctionDeploymentGroup="serverless-api-dev-ApiFunctionDeploymentGroup-Ab12Cd34",
 )

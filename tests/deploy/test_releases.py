@@ -257,8 +257,11 @@ def test_the_dashboard_is_json_and_shows_what_the_operator_needs() -> None:
     for metric in ("Errors", "Throttles"):
         assert metrics[("AWS/Lambda", metric)] == [["FunctionName", STAND_IN_IDS["ApiFunction"]]], metric
     table = ["TableName", STAND_IN_IDS["DataTable"]]
-    assert table in metrics[("AWS/DynamoDB", "ReadThrottleEvents")]
-    assert table in metrics[("AWS/DynamoDB", "WriteThrottleEvents")]
+    index = [*table, "GlobalSecondaryIndexName", "GSI1"]  # the table's one index
+    assert metrics[("AWS/DynamoDB", "ReadThrottleEvents")] == [table, index]
+    assert metrics[("AWS/DynamoDB", "WriteThrottleEvents")] == [table, index]
+    indexes = load_template()["Resources"]["DataTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == ["GSI1"]
     assert metrics[("ServerlessRestaurantApi", "Throttled")] == [["Stage", "prod"]]  # the app's EMF
     (cold_starts,) = [w for w in body["widgets"] if w["type"] == "log"]
     query = cold_starts["properties"]["query"]

@@ -83,9 +83,14 @@ def release(make_app: Callable[..., FastAPI], trust: dict[str, Any]) -> LambdaAd
     return LambdaAdapter(make_app(stage="dev", **trust))
 
 
-def run_hook(lambda_client: FakeLambda) -> tuple[dict[str, Any], FakeCodeDeploy]:
+def run_hook(
+    lambda_client: FakeLambda, slept: list[float] | None = None
+) -> tuple[dict[str, Any], FakeCodeDeploy]:
     codedeploy = FakeCodeDeploy()
-    result = pretraffic.run(HOOK_EVENT, lambda_client, codedeploy, function=VERSION_ARN, stage="dev")
+    sleep = (slept if slept is not None else []).append
+    result = pretraffic.run(
+        HOOK_EVENT, lambda_client, codedeploy, function=VERSION_ARN, stage="dev", sleep=sleep
+    )
     return result, codedeploy
 
 
@@ -154,9 +159,32 @@ def test_an_invoke_that_raises_is_reported_failed() -> None:
         def invoke(self, **kwargs: Any) -> dict[str, Any]:
             raise PermissionError("AccessDeniedException: not authorized to perform lambda:InvokeFunction")
 
-    result, codedeploy = run_hook(Denied(lambda event, context: {}))
+    slept: list[float] = []
+    result, codedeploy = run_hook(Denied(lambda event, context: {}), slept)
     assert [r["status"] for r in codedeploy.reported] == ["Failed"]
     assert "AccessDeniedException" in result["failures"]["hello"]
+    # Each check tried three times, then given up: the hook ends well inside its timeout.
+    assert slept == [5.0, 10.0] * len(pretraffic.CHECKS)
+
+
+def test_a_call_denied_while_iam_catches_up_is_tried_again(release: LambdaAdapter) -> None:
+    """The hook's role gains the new version in the same stack update as the version."""
+
+    class DeniedOnce(FakeLambda):
+        denied = 0
+
+        def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
+            if not self.denied:
+                self.denied += 1
+                raise PermissionError(
+                    "AccessDeniedException: not authorized to perform lambda:InvokeFunction"
+                )
+            return super().invoke(FunctionName=FunctionName, InvocationType=InvocationType, Payload=Payload)
+
+    slept: list[float] = []
+    result, codedeploy = run_hook(DeniedOnce(release), slept)
+    assert [r["status"] for r in codedeploy.reported] == ["Succeeded"]
+    assert (result["failures"], slept) == ({}, [5.0])
 
 
 def test_the_hook_module_imports_no_sdk_until_it_runs() -> None:
@@ -169,3 +197,27 @@ def test_the_hook_module_imports_no_sdk_until_it_runs() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split() == ["['app',", "'app.aws_lambda',", "'app.aws_lambda.pretraffic']"]
+
+
+def test_the_handler_reads_what_the_template_sets_and_builds_its_clients_on_first_call(
+    release: LambdaAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda's entry point, with the environment template.yaml gives the hook."""
+    import boto3
+
+    from tests.deploy.stack import STAND_IN_IDS, Stack, load_template
+
+    template = load_template()
+    environment = Stack(template).resolve(
+        template["Resources"]["PreTrafficHook"]["Properties"]["Environment"]
+    )
+    for name, value in environment["Variables"].items():
+        monkeypatch.setenv(name, value)
+    lambda_client, codedeploy = FakeLambda(release), FakeCodeDeploy()
+    clients = {"lambda": lambda_client, "codedeploy": codedeploy}
+    monkeypatch.setattr(boto3, "client", lambda service: clients[service])
+
+    assert pretraffic.handler(HOOK_EVENT, LambdaContext())["status"] == "Succeeded"
+    assert {function for function, _ in lambda_client.invoked} == {STAND_IN_IDS["ApiFunction.Version"]}
+    assert lambda_client.invoked[0][1] == "/dev/hello"  # on the template's Stage
+    assert [r["status"] for r in codedeploy.reported] == ["Succeeded"]

@@ -24,6 +24,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +34,9 @@ HELLO_TEXT = "Serverless code is running"
 PROBLEM_JSON = "application/problem+json"
 # Documentation addresses (RFC 5737 TEST-NET-1): the per-client rate limit keys on it.
 SOURCE_IP = "192.0.2.10"
+# A failed call (not a wrong answer) is tried again: the hook's role gets the new
+# version in the same stack update, and IAM changes take a few seconds to apply.
+INVOKE_DELAYS = (5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -128,14 +133,19 @@ def run(
     *,
     function: str,
     stage: str,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Every check runs; the status reported is Succeeded only if all passed."""
     failures: dict[str, str] = {}
     for check in CHECKS:
-        try:
-            problem = run_check(lambda_client, function, stage, check)
-        except Exception as error:  # any failure to invoke fails the release, reported
-            problem = f"could not invoke: {type(error).__name__}: {error}"
+        for delay in (*INVOKE_DELAYS, None):
+            try:
+                problem = run_check(lambda_client, function, stage, check)
+                break
+            except Exception as error:  # a call that keeps failing fails the release, reported
+                problem = f"could not invoke: {type(error).__name__}: {error}"
+                if delay is not None:
+                    sleep(delay)
         if problem is not None:
             failures[check.name] = problem
     status = "Failed" if failures else "Succeeded"
