@@ -6,11 +6,15 @@ web-check` regenerates it and fails when the committed file differs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
-from app.main import create_app
-from app.settings import Settings
+# Importing app.main builds the module's app, whose start-up lines (the development
+# sign-in's, say) go to stdout as on Lambda: here stdout is the document, so not there.
+with contextlib.redirect_stdout(sys.stderr):
+    from app.main import create_app
+    from app.settings import Settings
 
 if __name__ == "__main__":
     document = create_app(Settings(rate_limit="0", dev_signin=False)).openapi()
