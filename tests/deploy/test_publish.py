@@ -279,15 +279,17 @@ def test_the_uploaded_page_connects_only_to_this_stacks_api_and_issuer(
     assert (site / "index.html").read_text() == source, "the build itself is left as it was"
 
 
+@pytest.mark.parametrize("api", ["http://api.example.com", "http://127.0.0.1:8000"])
 def test_a_config_naming_a_plain_http_api_stops_the_deploy_before_any_upload(
-    aws: dict[str, Any], tmp_path: Path
+    aws: dict[str, Any], tmp_path: Path, api: str
 ) -> None:
+    # Loopback http is the twin's; the cloud's page never calls it (a local config.json).
     site = build(tmp_path / "dist", {"index.html": INDEX, "assets/index-AbCdEf12.js": "1"})
     publish(aws, site)
     before = {key: item["ETag"] for key, item in objects(aws).items()}
-    (tmp_path / "http.json").write_text(json.dumps({**WEB_CONFIG, "apiUrl": "http://api.example.com/dev"}))
+    (tmp_path / "http.json").write_text(json.dumps({**WEB_CONFIG, "apiUrl": f"{api}/dev"}))
     out = publish(aws, site, "--config", str(tmp_path / "http.json"), status=1)
-    assert "index.html's CSP: not a plain https origin: 'http://api.example.com'" in out
+    assert f"index.html's CSP: not a plain https origin: '{api}'" in out
     assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing uploaded"
 
 
