@@ -28,7 +28,9 @@ from urllib.parse import urlsplit
 # The config fields the page fetches from (web/src/config.ts, features/auth/session.ts):
 # the API; the issuer's discovery document at the authority (oidc-client-ts); the
 # revocation endpoint (Cognito's hosted domain, where its token endpoint is too).
-# signOutUrl is a navigation, not a fetch: connect-src does not govern it.
+# signOutUrl is a navigation, not a fetch: connect-src does not govern it. An external
+# issuer (--config) whose token endpoint is on yet another origin is refused by the
+# header too, which names only AuthIssuer.
 CONNECT_FIELDS = ("apiUrl", "authority", "revokeUrl")
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
