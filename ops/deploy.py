@@ -8,7 +8,9 @@ the stack's outputs; the web app's build (``make web-build``) uploaded to the si
 bucket, only the files Vite's manifest names (with index.html and web/public's files;
 anything else in the build stops the deploy), with the stack's ``WebConfig`` output as
 its runtime ``config.json`` (or ``--config FILE`` for a stack that trusts an external
-issuer): content types set,
+issuer) and, in its ``index.html``, a CSP ``<meta>`` whose ``connect-src`` names exactly
+that config's API and issuer origins (ops/site_csp.py: the header's cannot name the
+API without a dependency cycle): content types set,
 hashed assets first and cached for a year as immutable, then ``config.json`` and
 ``index.html`` last, both revalidated on every load, so no visitor gets a page whose
 assets are not there yet; keys no longer in the build removed; a CloudFront
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ops.site_csp import connect_origins, with_connect_csp
 from twin.stack import samconfig_environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +120,12 @@ def publish_site(
     if missing:
         raise SystemExit(f"deploy: the web app's config lacks {', '.join(sorted(missing))}")
     files = plan_upload(site, public)
+    # Refused (a page without <head>, an origin that is not plain https) before any upload.
+    try:
+        page = with_connect_csp((site / "index.html").read_text(), connect_origins(config))
+    except ValueError as error:
+        raise SystemExit(f"deploy: index.html's CSP: {error}") from None
+    bodies = {CONFIG_KEY: (json.dumps(config, indent=2) + "\n").encode(), "index.html": page.encode()}
     uploads = [*files, Upload(CONFIG_KEY, content_type(CONFIG_KEY), REVALIDATE)]
     # Hashed assets first, then the other files, config.json, and index.html last: a
     # browser that gets the new index.html always finds what it names.
@@ -125,15 +134,10 @@ def publish_site(
         uploads, key=lambda u: (order[u.cache_control], u.key == "index.html", u.key == CONFIG_KEY)
     )
     for upload in ordered:
-        body = (
-            (json.dumps(config, indent=2) + "\n").encode()
-            if upload.key == CONFIG_KEY
-            else (site / upload.key).read_bytes()
-        )
         s3.put_object(
             Bucket=bucket,
             Key=upload.key,
-            Body=body,
+            Body=bodies[upload.key] if upload.key in bodies else (site / upload.key).read_bytes(),
             ContentType=upload.content_type,
             CacheControl=upload.cache_control,
         )

@@ -295,7 +295,11 @@ class Twin:
         """The web app as its distribution serves it, if the template has one and it is built."""
         issuer = issuer_url(self.args.port)
         api_origin = "{0.scheme}://{0.netloc}".format(urlsplit(api_url))
-        distribution = web_distribution(template, api_origin, api_origin)
+        # Without a custom domain the cloud's header allows every execute-api host of the
+        # region (a cycle keeps it from naming the API); its loopback likeness is any port.
+        # index.html's CSP meta names exactly this API (ops/site_csp.py), as in the cloud.
+        header_api = api_origin if self.args.custom_domain else "http://127.0.0.1:*"
+        distribution = web_distribution(template, header_api, api_origin)
         if distribution is None:
             return ""
         if not (WEB_DIST / "index.html").is_file():
@@ -312,8 +316,9 @@ class Twin:
         }
         self.stack.notes.append(
             "web: CloudFront is a loopback server of web/dist with the template's routes function and "
-            f"headers policy, its CSP naming the twin ({api_origin}) as API and issuer, without "
-            "upgrade-insecure-requests (no TLS here)"
+            f"headers policy, its CSP naming {header_api} as API and the twin ({api_origin}) as issuer, "
+            "without upgrade-insecure-requests (no TLS here); index.html's CSP meta connects only to "
+            f"{api_origin}"
         )
         self.site = serve_site(WEB_DIST, distribution, config, port=self.args.web_port)
         origin, _ = self.site.__enter__()

@@ -7,7 +7,9 @@ build, ``web/dist``) or a 404, and every answer carries the headers of its
 response-headers policy (``WebHeadersPolicy``). The CSP's API and issuer origins
 are the twin's (the cloud's name execute-api and Cognito), and without TLS there
 is nothing to upgrade to; the twin says so at start-up. ``config.json`` is the
-one ``make web-publish`` would upload, naming the twin's API and issuer.
+one ``make web-publish`` would upload, naming the twin's API and issuer, and
+``index.html`` carries the CSP ``<meta>`` ``make deploy`` writes into it, its
+``connect-src`` naming exactly that config's origins (ops/site_csp.py).
 
 The template is read as written (SAM leaves these resources as they are).
 """
@@ -28,6 +30,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from ops.site_csp import connect_origins, with_connect_csp
 from twin.headers import unsafe_header
 
 log = logging.getLogger("twin.cdn")
@@ -91,6 +94,7 @@ def web_distribution(template: Path, api_origin: str, issuer_origin: str) -> Dis
 def _handler(dist: Path, distribution: Distribution, config: dict[str, str]) -> type[BaseHTTPRequestHandler]:
     root = dist.resolve()
     config_body = json.dumps(config).encode()
+    origins = connect_origins(config, loopback_http=True)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -109,7 +113,15 @@ def _handler(dist: Path, distribution: Distribution, config: dict[str, str]) -> 
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             # As make web-publish uploads them: hashed assets for a year, the rest revalidated.
             cache_control = IMMUTABLE if path.startswith("/assets/") else "no-cache"
-            self._send(200, file.read_bytes(), kind, cache_control)
+            body = file.read_bytes()
+            if file == root / "index.html":
+                try:  # as make deploy uploads it (ops/deploy.py)
+                    body = with_connect_csp(body.decode(), origins, loopback_http=True).encode()
+                except ValueError as error:
+                    log.warning("refused to serve index.html: %s", error)
+                    self._send(500, b"Internal Server Error", "text/plain", "no-cache")
+                    return
+            self._send(200, body, kind, cache_control)
 
         def _send(self, status: int, body: bytes, kind: str, cache_control: str) -> None:
             headers = [("Content-Type", kind), ("Cache-Control", cache_control)]

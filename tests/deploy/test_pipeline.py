@@ -65,7 +65,6 @@ def test_deploys_use_oidc_credentials_and_prod_waits_for_approval() -> None:
 
 def test_the_deploy_passes_the_boundary_with_every_samconfig_parameter() -> None:
     from ops.deploy import deploy_command
-
     from twin.stack import samconfig_environment
 
     boundary = "arn:aws:iam::123456789012:policy/serverless-api-pipeline-boundary-prod"

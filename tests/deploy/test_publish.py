@@ -18,6 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.deploy.stack import ROOT
+from tests.deploy.test_site_csp import csp_metas, head_of
 
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 REGION = "us-east-1"
@@ -29,7 +30,9 @@ WEB_CONFIG = {
     "scopes": "openid email orders-api/orders:read orders-api/orders:write",
     "scopePrefix": "orders-api/",
     "signOutUrl": "https://pool.auth.us-east-1.amazoncognito.com/logout?client_id=2webclient000000000000000b",
+    "revokeUrl": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/revoke",
 }
+INDEX = "<!doctype html><html><head><title>t</title></head></html>"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -159,7 +162,7 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
     aws: dict[str, Any], tmp_path: Path
 ) -> None:
     first = build(tmp_path / "v1" / "dist", {
-        "index.html": "<!doctype html><script type=module src=/assets/index-AbCdEf12.js></script>",
+        "index.html": "<!doctype html><head><script type=module src=/assets/index-AbCdEf12.js></script>",
         "assets/index-AbCdEf12.js": "console.log(1)",
         "assets/index-Zz9Yy8Xx.css": "body{}",
         "favicon.svg": "<svg/>",
@@ -203,7 +206,7 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
 
     # The next build names a new bundle: the old one goes, nothing else is left behind.
     second = build(tmp_path / "v2" / "dist", {
-        "index.html": "<!doctype html><script type=module src=/assets/index-NewHash9.js></script>",
+        "index.html": "<!doctype html><head><script type=module src=/assets/index-NewHash9.js></script>",
         "assets/index-NewHash9.js": "console.log(2)",
         "assets/index-Zz9Yy8Xx.css": "body{}",
     })  # fmt: skip
@@ -231,7 +234,7 @@ def test_index_html_goes_up_last_and_config_just_before_it(tmp_path: Path) -> No
             return type("P", (), {"paginate": lambda self, **_: [{}]})()
 
     site = build(tmp_path / "dist", {
-        "index.html": "<!doctype html>",
+        "index.html": INDEX,
         "assets/index-AbCdEf12.js": "1",
         "favicon.svg": "<svg/>",
         "config.json": "{}",
@@ -244,9 +247,7 @@ def test_index_html_goes_up_last_and_config_just_before_it(tmp_path: Path) -> No
 def test_a_config_file_replaces_the_output_and_an_incomplete_one_is_refused(
     aws: dict[str, Any], tmp_path: Path
 ) -> None:
-    site = build(
-        tmp_path / "site" / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"}
-    )
+    site = build(tmp_path / "site" / "dist", {"index.html": INDEX, "assets/index-AbCdEf12.js": "1"})
     external = {**WEB_CONFIG, "authority": "https://issuer.example.com/"}
     (tmp_path / "external.json").write_text(json.dumps(external))
     publish(aws, site, "--config", str(tmp_path / "external.json"))
@@ -258,6 +259,38 @@ def test_a_config_file_replaces_the_output_and_an_incomplete_one_is_refused(
     out = publish(aws, site, "--config", str(tmp_path / "partial.json"), status=1)
     assert "lacks apiUrl, authority, scopePrefix, scopes" in out
     assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing half-written"
+
+
+def test_the_uploaded_page_connects_only_to_this_stacks_api_and_issuer(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    # The header's connect-src allows every execute-api host of the region (a cycle
+    # keeps the template from naming the API); the page's own meta names this one.
+    source = (ROOT / "web" / "index.html").read_text()
+    site = build(tmp_path / "dist", {"index.html": source, "assets/index-AbCdEf12.js": "1"})
+    publish(aws, site)
+    page = objects(aws)["index.html"]["Body"].read().decode()
+    assert csp_metas(page) == [
+        "connect-src 'self' https://abc123defg.execute-api.us-east-1.amazonaws.com "
+        "https://cognito-idp.us-east-1.amazonaws.com https://pool.auth.us-east-1.amazoncognito.com"
+    ]
+    assert head_of(page)[0][1].get("http-equiv") == "Content-Security-Policy", "first in <head>"
+    assert "*" not in csp_metas(page)[0]
+    assert (site / "index.html").read_text() == source, "the build itself is left as it was"
+
+
+@pytest.mark.parametrize("api", ["http://api.example.com", "http://127.0.0.1:8000"])
+def test_a_config_naming_a_plain_http_api_stops_the_deploy_before_any_upload(
+    aws: dict[str, Any], tmp_path: Path, api: str
+) -> None:
+    # Loopback http is the twin's; the cloud's page never calls it (a local config.json).
+    site = build(tmp_path / "dist", {"index.html": INDEX, "assets/index-AbCdEf12.js": "1"})
+    publish(aws, site)
+    before = {key: item["ETag"] for key, item in objects(aws).items()}
+    (tmp_path / "http.json").write_text(json.dumps({**WEB_CONFIG, "apiUrl": f"{api}/dev"}))
+    out = publish(aws, site, "--config", str(tmp_path / "http.json"), status=1)
+    assert f"index.html's CSP: not a plain https origin: '{api}'" in out
+    assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing uploaded"
 
 
 @pytest.mark.parametrize(
@@ -273,7 +306,7 @@ def test_a_file_the_manifest_does_not_name_stops_the_deploy_before_any_upload(
     aws: dict[str, Any], tmp_path: Path, stray: str, why: str
 ) -> None:
     site = build(tmp_path / "dist", {
-        "index.html": "<!doctype html>",
+        "index.html": INDEX,
         "assets/index-AbCdEf12.js": "console.log(1)",
         "favicon.svg": "<svg/>",
     })  # fmt: skip
@@ -281,7 +314,7 @@ def test_a_file_the_manifest_does_not_name_stops_the_deploy_before_any_upload(
     before = {key: item["ETag"] for key, item in objects(aws).items()}
     (site / stray).parent.mkdir(parents=True, exist_ok=True)
     (site / stray).write_text("secret")
-    (site / "index.html").write_text("<!doctype html><p>new")
+    (site / "index.html").write_text(INDEX + "<p>new")
     out = publish(aws, site, status=1)
     assert f"holds files its manifest does not name: {stray}" in out, why
     assert {key: item["ETag"] for key, item in objects(aws).items()} == before, "nothing uploaded"
@@ -291,7 +324,7 @@ def test_a_file_the_manifest_does_not_name_stops_the_deploy_before_any_upload(
 def test_a_build_without_a_manifest_or_missing_a_named_file_is_refused(tmp_path: Path) -> None:
     from ops.deploy import plan_upload
 
-    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"})
+    site = build(tmp_path / "dist", {"index.html": INDEX, "assets/index-AbCdEf12.js": "1"})
     (site / "assets" / "index-AbCdEf12.js").unlink()
     with pytest.raises(SystemExit, match=r"names files the build lacks: assets/index-AbCdEf12\.js"):
         plan_upload(site, tmp_path / "public")
@@ -304,7 +337,7 @@ def test_a_build_without_a_manifest_or_missing_a_named_file_is_refused(tmp_path:
 def test_a_dotfile_or_source_map_is_refused_even_from_the_public_directory(tmp_path: Path, name: str) -> None:
     from ops.deploy import plan_upload
 
-    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", name: "x"})
+    site = build(tmp_path / "dist", {"index.html": INDEX, name: "x"})
     assert (tmp_path / "public" / name).is_file()  # Vite copied it: the public list names it
     with pytest.raises(SystemExit, match="does not name: " + re.escape(name)):
         plan_upload(site, tmp_path / "public")
@@ -315,10 +348,9 @@ def test_the_twins_site_serves_what_a_deploy_uploads_and_no_dotfile(tmp_path: Pa
     import urllib.request
 
     from ops.deploy import plan_upload
-
     from twin.cdn import serve_site, web_distribution
 
-    site = build(tmp_path / "dist", {"index.html": "<!doctype html>", "assets/index-AbCdEf12.js": "1"})
+    site = build(tmp_path / "dist", {"index.html": INDEX, "assets/index-AbCdEf12.js": "1"})
     uploaded = {upload.key for upload in plan_upload(site, tmp_path / "public")}
     distribution = web_distribution(ROOT / "template.yaml", "http://127.0.0.1:1", "http://127.0.0.1:1")
     assert distribution is not None

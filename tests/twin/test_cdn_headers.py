@@ -13,6 +13,7 @@ import httpx
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from tests.deploy.test_site_csp import csp_metas, head_of
 from twin.cdn import Distribution, _CfnLoader, serve_site, web_distribution
 from twin.stack import ROOT
 
@@ -37,7 +38,7 @@ def distribution() -> Distribution:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, distribution: Distribution) -> Iterator[str]:
     dist = tmp_path_factory.mktemp("dist")
-    (dist / "index.html").write_text("<!doctype html><title>page</title>")
+    (dist / "index.html").write_text("<!doctype html><head><title>page</title></head>")
     (dist / "assets").mkdir()
     (dist / "assets" / "app-1234.js").write_text("console.log(1)")
     with serve_site(dist, distribution, {"apiUrl": f"{API}/dev"}) as (origin, _):
@@ -89,8 +90,15 @@ def test_every_answer_carries_the_policys_security_headers(
         assert response.headers.get(name) == value, (path, name)
 
 
+@pytest.mark.parametrize("path", ["/", "/index.html", "/kitchen"])
+def test_the_page_carries_the_csp_meta_a_deploy_writes_naming_the_twins_api(site: str, path: str) -> None:
+    page = httpx.get(f"{site}{path}", timeout=10).text
+    assert csp_metas(page) == [f"connect-src 'self' {API}"]
+    assert head_of(page)[0][1].get("http-equiv") == "Content-Security-Policy"
+
+
 def test_a_header_with_a_line_break_is_never_sent(tmp_path: Path, distribution: Distribution) -> None:
-    (tmp_path / "index.html").write_text("page")
+    (tmp_path / "index.html").write_text("<head></head>page")
     broken = Distribution(distribution.routes, {**distribution.headers, "X-Note": "a\r\nSet-Cookie: x=1"})
     with serve_site(tmp_path, broken, {}) as (origin, _):
         response = httpx.get(f"{origin}/", timeout=10)

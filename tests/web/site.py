@@ -1,6 +1,11 @@
 """The built web app (web/dist) served on loopback as the stack's CloudFront serves it:
 the twin's stand-in for WebDistribution (twin/cdn.py), with a config.json that names a
-local API and its development sign-in (as web/public/config.json does)."""
+local API and its development sign-in (as web/public/config.json does).
+
+As in the cloud without a custom domain, the header's CSP lets the page connect to any
+API (there every execute-api host of the region; here any loopback port,
+``HEADER_API``), and index.html's CSP meta names exactly this one (ops/site_csp.py):
+every journey runs under the meta that closes the wildcard."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from twin.cdn import web_distribution
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
+HEADER_API = "http://127.0.0.1:*"
 
 
 def local_config(api_url: str) -> dict[str, str]:
@@ -37,7 +43,7 @@ class Site:
 
 @contextmanager
 def serve_site(api_url: str) -> Iterator[Site]:
-    distribution = web_distribution(ROOT / "template.yaml", api_url, api_url)
+    distribution = web_distribution(ROOT / "template.yaml", HEADER_API, api_url)
     assert distribution is not None, "template.yaml has no web distribution"
     with serve_distribution(DIST, distribution, local_config(api_url)) as (origin, httpd):
         yield Site(origin, httpd)

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.deploy.test_site_csp import csp_metas
 from tests.e2e.conftest import free_port
 from tests.twin.conftest import Twin, built_artifact, run_twin
 from tests.web.conftest import PHONE, People
@@ -100,6 +101,17 @@ def test_through_the_twin_a_double_click_orders_once_and_the_kitchen_moves_it_to
 
     customer.get_by_role("button", name="Refresh").click()
     expect(order_card(customer, order_id)).to_contain_text("Ready")
+
+
+def test_the_twins_page_connects_only_to_the_twin_though_its_header_allows_any_loopback_api(
+    cloud: Cloud,
+) -> None:
+    # As the cloud's distribution without a custom domain: a coarse header (there any
+    # execute-api host, here any loopback port) and index.html's meta naming this API.
+    for path in ("/", "/orders"):
+        answer = httpx.get(cloud.site + path, timeout=30)
+        assert "connect-src 'self' http://127.0.0.1:* " in answer.headers["content-security-policy"]
+        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root}"], path
 
 
 def test_through_the_twin_sign_out_revokes_at_the_twin_s_issuer(people: People, cloud: Cloud) -> None:
