@@ -48,9 +48,15 @@ def aws() -> Iterator[dict[str, Any]]:
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
     bucket = {"Resources": {"Site": {"Type": "AWS::S3::Bucket"}}}
     own = {**bucket, "Outputs": {"UserPoolId": {"Value": pool}}}
-    cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(own))
-    cloudformation.create_stack(StackName=EXTERNAL_STACK, TemplateBody=json.dumps(bucket))
+    # moto's state is the process's, shared by every server it starts: another module's
+    # stack of the same name may be there already, and ours must not outlive this module.
+    for name, body in ((STACK, own), (EXTERNAL_STACK, bucket)):
+        cloudformation.delete_stack(StackName=name)
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(body))
     yield {"endpoint": endpoint, "cognito": cognito, "pool": pool}
+    for name in (STACK, EXTERNAL_STACK):
+        cloudformation.delete_stack(StackName=name)
+    cognito.delete_user_pool(UserPoolId=pool)
     server.stop()
 
 
