@@ -26,9 +26,10 @@ def release_arns(stack: str) -> dict[str, str]:
     {stack}-ServerlessDeploymentApplication-{suffix}), the hook and the dashboard by
     the names template.yaml gives them."""
     application = f"{stack}-ServerlessDeploymentApplication-1A2B3C4D5E6F"
+    group = f"{application}/{stack}-ApiFunctionDeploymentGroup-7G8H9I0J"
     return {
         "application": f"arn:aws:codedeploy:{HERE}:application:{application}",
-        "group": f"arn:aws:codedeploy:{HERE}:deploymentgroup:{application}/{stack}-ApiFunctionDeploymentGroup-7G8H",
+        "group": f"arn:aws:codedeploy:{HERE}:deploymentgroup:{group}",
         "hook": f"arn:aws:lambda:{HERE}:function:CodeDeployHook_{stack}-pre-traffic",
         "dashboard": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{stack}-us-east-1",
         "alarm": f"arn:aws:cloudwatch:{HERE}:alarm:{stack}-ReleaseErrorsAlarm-9J0K",
@@ -54,9 +55,10 @@ def calls(kind: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("env", "other"), ENVIRONMENTS)
-def test_each_execution_role_makes_and_changes_only_its_own_stacks_release_resources(env: str, other: str) -> None:
+def test_each_execution_role_manages_only_its_own_stacks_release_resources(env: str, other: str) -> None:
     role = PIPELINE.statements(f"{env.title()}ExecutionRole")
-    for owner, expected in ((f"serverless-api-{env}", True), (f"serverless-api-{other}", False), (PIPELINE_STACK, False)):
+    owners = {f"serverless-api-{env}": True, f"serverless-api-{other}": False, PIPELINE_STACK: False}
+    for owner, expected in owners.items():
         arns = release_arns(owner)
         for kind in CLOUDFORMATION_CALLS:
             for action in calls(kind):
@@ -68,7 +70,8 @@ def test_each_execution_role_passes_only_its_stacks_roles_to_codedeploy(env: str
     role = PIPELINE.statements(f"{env.title()}ExecutionRole")
 
     def passes(name: str, service: str) -> bool:
-        return allows(role, "iam:PassRole", f"{IAM}:role/{name}", {"iam:PassedToService": f"{service}.amazonaws.com"})
+        passed = {"iam:PassedToService": f"{service}.amazonaws.com"}
+        return allows(role, "iam:PassRole", f"{IAM}:role/{name}", passed)
 
     assert passes(f"serverless-api-{env}-CodeDeployRole-1A2B", "codedeploy")
     assert passes(f"serverless-api-{env}-PreTrafficHookRole-1A2B", "lambda")
@@ -100,6 +103,7 @@ def release_requests(stack: Transformed) -> list[tuple[str, str]]:
                  for a in listed(s["Action"]) for r in listed(s["Resource"])]  # fmt: skip
     log = f"arn:aws:logs:{HERE}:log-group:{stack.ref('PreTrafficHookLogGroup')}:log-stream:1"
     alias = stack.ref("ApiFunctionAliaslive")
+    moves = ("GetAlias", "UpdateAlias", "GetProvisionedConcurrencyConfig")
     (group,) = [r for r in stack.resources().values() if r["Type"] == "AWS::CodeDeploy::DeploymentGroup"]
     alarms = [stack.resolve(a["Name"]) for a in group["Properties"]["AlarmConfiguration"]["Alarms"]]
     hook = f"arn:aws:lambda:{HERE}:function:{stack.properties('PreTrafficHook')['FunctionName']}"
@@ -108,7 +112,7 @@ def release_requests(stack: Transformed) -> list[tuple[str, str]]:
         ("logs:CreateLogStream", log),
         ("logs:PutLogEvents", log),
         *[("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{HERE}:alarm:{name}") for name in alarms],
-        *[(f"lambda:{verb}", alias) for verb in ("GetAlias", "UpdateAlias", "GetProvisionedConcurrencyConfig")],
+        *[(f"lambda:{verb}", alias) for verb in moves],
         ("lambda:InvokeFunction", hook),
     ]
 
