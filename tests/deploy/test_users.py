@@ -48,6 +48,10 @@ def aws() -> Iterator[dict[str, Any]]:
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
     bucket = {"Resources": {"Site": {"Type": "AWS::S3::Bucket"}}}
     own = {**bucket, "Outputs": {"UserPoolId": {"Value": pool}}}
+    # moto's backends live in the process, not the server: another module's stack of
+    # the same name (test_publish.py's) may still be there.
+    for name in (STACK, EXTERNAL_STACK):
+        cloudformation.delete_stack(StackName=name)
     cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(own))
     cloudformation.create_stack(StackName=EXTERNAL_STACK, TemplateBody=json.dumps(bucket))
     yield {"endpoint": endpoint, "cognito": cognito, "pool": pool}
