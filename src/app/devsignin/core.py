@@ -5,7 +5,8 @@ authorization endpoint (RFC 6749 4.1: a form, then a redirect with a one-time
 code), PKCE with S256 only (RFC 7636: ``plain`` is refused, as a public client
 should never use it) and the token endpoint's code exchange (RFC 6749 4.1.3),
 with the code bound to its client, redirect URI and challenge, single use, for
-60 seconds, and the revocation endpoint (RFC 7009) the web app's sign-out calls. A redirect URI must equal one of the registered ones, string for
+60 seconds, and the revocation endpoint (RFC 7009) the web app's sign-out calls. A
+redirect URI must equal one of the registered ones, string for
 string (RFC 9700 4.1.3: exact matching; the mounter registers each allowed web
 origin's ``/callback``), so no page elsewhere, and no header line smuggled in
 the URI, can ever receive a code.
