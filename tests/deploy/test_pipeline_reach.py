@@ -92,10 +92,12 @@ def test_each_deploy_role_reaches_only_its_own_stack_bucket_distribution_and_poo
 
 
 def named(env: str) -> list[str]:
-    """The resources CloudFormation names after the app's stack: {stack}-{logical id}-{suffix}."""
+    """The resources CloudFormation names after the app's stack ({stack}-{logical id}-{suffix}),
+    and the release hook template.yaml names CodeDeployHook_{stack}-pre-traffic."""
     stack, region = f"serverless-api-{env}", f"us-east-1:{ACCOUNT}"
     return [
         f"arn:aws:lambda:{region}:function:{stack}-*",
+        f"arn:aws:lambda:{region}:function:CodeDeployHook_{stack}-*",
         f"arn:aws:dynamodb:{region}:table/{stack}-*",
         f"arn:aws:logs:{region}:log-group:{stack}-*",
         f"arn:aws:logs:{region}:log-group:/aws/lambda/{stack}-*",
@@ -144,8 +146,10 @@ def execution_reach(env: str) -> dict[str, tuple[list[str], list[str]]]:
         "GeneratedIds": (
             ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE",
              "cognito-idp:*", "cloudfront:*"], GENERATED_IDS),
-        "Reads": (["logs:DescribeLogGroups", "codedeploy:GetDeploymentConfig", "route53:ListHostedZones",
-                   "route53:GetChange", "acm:DescribeCertificate"], ["*"]),
+        "Reads": (["logs:DescribeLogGroups", "route53:ListHostedZones", "route53:GetChange",
+                   "acm:DescribeCertificate"], ["*"]),
+        "ReleaseConfigs": (["codedeploy:GetDeploymentConfig"],
+                           [f"arn:aws:codedeploy:{HERE}:deploymentconfig:CodeDeployDefault.Lambda*"]),
         "AccessLogDelivery": ([f"logs:{verb}" for verb in LOG_DELIVERY], ["*"]),
         "DnsRecords": (["route53:ChangeResourceRecordSets"], ["arn:aws:route53:::hostedzone/*"]),
     }  # fmt: skip

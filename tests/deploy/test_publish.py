@@ -82,6 +82,9 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         },
     }
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
+    # moto's backends live in the process, not the server: test_users.py's stack of
+    # the same name may still be there.
+    cloudformation.delete_stack(StackName=STACK)
     cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
     outputs = {
         o["OutputKey"]: o["OutputValue"]
