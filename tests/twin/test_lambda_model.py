@@ -130,6 +130,18 @@ def test_a_function_timeout_is_the_gateways_500_and_replaces_the_worker(tiny: Tw
     assert before not in survivors
 
 
+def test_a_runtime_that_dies_fails_its_invocation_at_once(tiny: Twin) -> None:
+    before = echo(tiny)["pid"]
+    response = get(f"{tiny.url}/crash")
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal Server Error"}
+    report = tiny.reports()[-1]
+    assert report["status"] == "error"
+    assert float(str(report["duration"])) < 1000  # not held until the function's timeout
+    assert "Runtime.ExitError" in tiny.log()
+    assert before not in {echo(tiny)["pid"] for _ in range(3)}  # a new environment serves
+
+
 def test_stage_throttling_is_a_token_bucket_from_the_template(tiny_twin: Callable[..., Any]) -> None:
     with tiny_twin("ThrottlingBurstLimit=4", "ThrottlingRateLimit=1") as twin:
         assert "burst 4, rate 1.0/s" in twin.log()
