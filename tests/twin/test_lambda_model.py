@@ -116,12 +116,18 @@ def test_an_unhandled_error_is_the_gateways_500(tiny: Twin) -> None:
     assert echo(tiny)["event"]  # and the worker serves the next request
 
 
-def test_a_function_timeout_is_the_gateways_500_and_replaces_the_worker(tiny: Twin) -> None:
-    before = echo(tiny)["pid"]
-    response = get(f"{tiny.url}/sleep")
+def failed_invocation(twin: Twin, path: str) -> tuple[int, dict[str, str | None]]:
+    """The pid that served the request before, and the REPORT of ``path``'s invocation,
+    which the gateway answered with its 500."""
+    before = echo(twin)["pid"]
+    response = get(f"{twin.url}{path}")
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
-    report = tiny.reports()[-1]
+    return before, twin.reports()[-1]
+
+
+def test_a_function_timeout_is_the_gateways_500_and_replaces_the_worker(tiny: Twin) -> None:
+    before, report = failed_invocation(tiny, "/sleep")
     assert report["status"] == "timeout"
     assert report["duration"] == "1000.00"  # reported at the template's 1 s timeout
     assert report["billed"] == "1000"
@@ -131,11 +137,7 @@ def test_a_function_timeout_is_the_gateways_500_and_replaces_the_worker(tiny: Tw
 
 
 def test_a_runtime_that_dies_fails_its_invocation_at_once(tiny: Twin) -> None:
-    before = echo(tiny)["pid"]
-    response = get(f"{tiny.url}/crash")
-    assert response.status_code == 500
-    assert response.json() == {"message": "Internal Server Error"}
-    report = tiny.reports()[-1]
+    before, report = failed_invocation(tiny, "/crash")
     assert report["status"] == "error"
     assert float(str(report["duration"])) < 1000  # not held until the function's timeout
     assert "Runtime.ExitError" in tiny.log()
