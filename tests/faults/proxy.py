@@ -3,7 +3,7 @@
 Rules are keyed by the DynamoDB operation (the ``X-Amz-Target`` suffix, e.g.
 ``TransactWriteItems``): answer with a DynamoDB error, or delay the answer, or
 (``lose``) forward the request, so the server applies it, and lose its answer:
-send a DynamoDB error instead, or close the connection without one. Everything
+send a DynamoDB error instead, answer too late, or close the connection. Everything
 else is forwarded unchanged. ``requests`` keeps each request's operation and body.
 """
 
@@ -24,8 +24,9 @@ class FaultProxy:
         self.delays: dict[str, float] = {}
         self.seen: list[str] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        # Per operation, the next answers to lose: an error to send instead, or None (no answer).
-        self.lose: dict[str, list[tuple[int, str] | None]] = {}
+        # Per operation, the next answers to lose: an error to send instead, a delay
+        # (seconds) before the answer, or None (no answer).
+        self.lose: dict[str, list[tuple[int, str] | float | None]] = {}
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,6 +58,9 @@ class FaultProxy:
                     instead = lost.pop(0)
                     if instead is None:
                         self.close_connection = True  # applied, and not a byte of answer
+                    elif isinstance(instead, float):
+                        time.sleep(instead)  # applied, answered after the client's timeout
+                        self._answer(*answer)
                     else:
                         self._fault(*instead)
                     return

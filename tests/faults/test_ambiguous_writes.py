@@ -10,6 +10,8 @@ minutes as a success), so here the SDK's retry is cancelled by the order's own
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -33,9 +35,11 @@ def app(dynamo_client: tuple[TestClient, DynamoStore], proxy: FaultProxy) -> tup
     return dynamo_client
 
 
-@pytest.mark.parametrize("lost", [LOST_500, None], ids=["answered-500", "connection-dropped"])
+@pytest.mark.parametrize(
+    "lost", [LOST_500, None, 2.3], ids=["answered-500", "connection-dropped", "answered-after-timeout"]
+)
 def test_a_lost_answer_is_retried_with_the_same_token_and_the_order_exists_once(
-    app: tuple[TestClient, DynamoStore], proxy: FaultProxy, lost: tuple[int, str] | None
+    app: tuple[TestClient, DynamoStore], proxy: FaultProxy, lost: tuple[int, str] | float | None
 ) -> None:
     client, truth = app
     proxy.lose["TransactWriteItems"] = [lost]
@@ -87,4 +91,23 @@ def test_an_unknown_outcome_is_a_503_to_retry_with_the_same_key(
     proxy.errors.clear()
     retry = client.post("/orders", json=ORDER, headers=headers(**{"Idempotency-Key": "unknown-1"}))
     assert retry.status_code == 201
+    assert [o.id for o in truth.list_orders("alice", limit=10, after=None).items] == [retry.json()["id"]]
+
+
+def test_attempts_that_time_out_are_a_503_and_the_retry_replays_the_order(
+    app: tuple[TestClient, DynamoStore], proxy: FaultProxy
+) -> None:
+    client, truth = app
+    # Each attempt outlasts the 2 s read timeout and reaches the table afterwards: the first
+    # lands, the others meet its condition. No read-back (it could outlast the function).
+    proxy.delays["TransactWriteItems"] = 2.3
+    response = client.post("/orders", json=ORDER, headers=headers(**{"Idempotency-Key": "slow-1"}))
+    assert response.status_code == 503
+    assert "same Idempotency-Key" in response.json()["detail"]
+    assert "GetItem" not in proxy.seen[proxy.seen.index("TransactWriteItems") :]
+    proxy.delays.clear()
+    time.sleep(2.5)  # the last attempt lands too
+    retry = client.post("/orders", json=ORDER, headers=headers(**{"Idempotency-Key": "slow-1"}))
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
     assert [o.id for o in truth.list_orders("alice", limit=10, after=None).items] == [retry.json()["id"]]

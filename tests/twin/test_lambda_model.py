@@ -116,18 +116,32 @@ def test_an_unhandled_error_is_the_gateways_500(tiny: Twin) -> None:
     assert echo(tiny)["event"]  # and the worker serves the next request
 
 
-def test_a_function_timeout_is_the_gateways_500_and_replaces_the_worker(tiny: Twin) -> None:
-    before = echo(tiny)["pid"]
-    response = get(f"{tiny.url}/sleep")
+def failed_invocation(twin: Twin, path: str) -> tuple[int, dict[str, str | None]]:
+    """The pid that served the request before, and the REPORT of ``path``'s invocation,
+    which the gateway answered with its 500."""
+    before = echo(twin)["pid"]
+    response = get(f"{twin.url}{path}")
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
-    report = tiny.reports()[-1]
+    return before, twin.reports()[-1]
+
+
+def test_a_function_timeout_is_the_gateways_500_and_replaces_the_worker(tiny: Twin) -> None:
+    before, report = failed_invocation(tiny, "/sleep")
     assert report["status"] == "timeout"
     assert report["duration"] == "1000.00"  # reported at the template's 1 s timeout
     assert report["billed"] == "1000"
     # The timed-out environment is gone: the next request gets a new, cold one.
     survivors = {echo(tiny)["pid"] for _ in range(3)}
     assert before not in survivors
+
+
+def test_a_runtime_that_dies_fails_its_invocation_at_once(tiny: Twin) -> None:
+    before, report = failed_invocation(tiny, "/crash")
+    assert report["status"] == "error"
+    assert float(str(report["duration"])) < 1000  # not held until the function's timeout
+    assert "Runtime.ExitError" in tiny.log()
+    assert before not in {echo(tiny)["pid"] for _ in range(3)}  # a new environment serves
 
 
 def test_stage_throttling_is_a_token_bucket_from_the_template(tiny_twin: Callable[..., Any]) -> None:

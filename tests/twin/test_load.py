@@ -17,6 +17,7 @@ diner's order list exactly once, and nothing else is.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,7 +39,10 @@ KILL_AFTER = 4  # acknowledged orders before a worker is killed: every worker wa
 ORDER = {"lines": [{"item_id": "margherita", "quantity": 2}], "note": "load"}
 GATEWAY_429 = {"message": "Too Many Requests"}
 GATEWAY_500 = {"message": "Internal Server Error"}
-EXIT_ERROR = "integration failed: error (Runtime.ExitError)"
+# The killed runtime's invocation, failed as Lambda fails it (or its init, had it not finished).
+KILLED = re.compile(
+    r"integration failed: (error \(Runtime\.ExitError\)|init \(the runtime exited during init\))"
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +110,16 @@ class Diners:
     def place(self, sub: str, key: str, http: httpx.Client) -> None:
         headers = {"Authorization": self.bearer[sub], "Idempotency-Key": key}
         for _ in range(120):
-            response = http.post(f"{self.twin.url}/orders", json=ORDER, headers=headers)
+            try:
+                response = http.post(f"{self.twin.url}/orders", json=ORDER, headers=headers)
+            except httpx.TransportError as error:  # the gateway never drops a connection
+                with self.lock:
+                    self.unexpected.append(f"{time.strftime('%T')} {sub} {key}: {error!r}")
+                continue
             kind = self.kind(response)
             with self.lock:
                 self.answers[kind] += 1
-                if kind not in ("201 application/json", "201 replayed", "429 gateway", "500 gateway") and (
-                    kind.split()[0] not in ("409", "429")
-                ):
+                if response.status_code not in (201, 409, 429) and kind != "500 gateway":
                     self.unexpected.append(f"{kind}: {response.text[:300]}")
             if response.status_code == 201:
                 with self.lock:
@@ -139,7 +146,6 @@ def test_concurrent_orders_with_a_worker_killed(prod_twin: Twin) -> None:
         f"{twin.url}/menu/margherita", json=item, headers={"Authorization": bearer.pop("chef")}, timeout=30
     )
     assert menu.status_code in (200, 201), menu.text
-    print(f"\nready at {time.monotonic() - started:.1f} s")
     diners = Diners(twin, bearer)
 
     with ThreadPoolExecutor(DINERS) as pool:
@@ -148,15 +154,17 @@ def test_concurrent_orders_with_a_worker_killed(prod_twin: Twin) -> None:
         workers = runtime_pids(twin)
         assert workers, "no execution environment found to kill"
         os.kill(workers[0], signal.SIGKILL)
-        print(f"\nkilled at {time.monotonic() - started:.1f} s")
+        killed = time.monotonic() - started
         for future in running:
             future.result()
     elapsed = time.monotonic() - started
-    print(f"\n{sum(diners.answers.values())} answers in {elapsed:.1f} s: {dict(diners.answers)}")
+    print(f"\n{sum(diners.answers.values())} answers in {elapsed:.1f} s (a worker killed at {killed:.1f} s):")
+    print(dict(diners.answers))
 
-    assert diners.unexpected == []
+    failures = [line for line in twin.log().splitlines() if "integration failed" in line]
+    assert diners.unexpected == [], twin.log()[-3000:]
     # Each gateway 500 is the killed environment's request, and only it: one at most.
-    assert diners.answers["500 gateway"] == twin.log().count(EXIT_ERROR) <= 1
+    assert diners.answers["500 gateway"] == len([f for f in failures if KILLED.search(f)]) <= 1, failures
     # Nothing lost, nothing doubled: each diner's list is exactly the orders acknowledged.
     for sub in subs:
         listed = httpx.get(f"{twin.url}/orders?limit=100", headers={"Authorization": bearer[sub]}, timeout=30)

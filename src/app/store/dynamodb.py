@@ -50,7 +50,7 @@ from app.store.dynamodb_keys import (
     n,
     s,
 )
-from app.store.sdk import new_client
+from app.store.sdk import READ_TIMEOUT_S, new_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -95,6 +95,8 @@ def _completion_update(table_name: str, completion: IdempotencyCompletion) -> Up
     }
 
 
+# A write that failed is read back only if its attempts took less than one read timeout.
+_REREAD_WITHIN_S: Final = READ_TIMEOUT_S
 _BATCH_GET_MAX: Final = 100  # BatchGetItem's limit per request
 _BATCH_GET_ROUNDS: Final = 5
 
@@ -245,6 +247,7 @@ class DynamoStore:
         # A new order is open: its kitchen marker comes with it, in the same transaction.
         marker: PutTypeDef = {"TableName": self.table_name, "Item": keys.kitchen_marker(order.id)}
         token = request_token(order)
+        started = time.monotonic()
         try:
             with self._boundary():
                 try:
@@ -272,7 +275,10 @@ class DynamoStore:
             # condition (AlreadyExists); after the last retry it is unknown. The order
             # id is this request's own, so the order stored with our content means our
             # transaction was applied, idempotency record included (one transaction).
-            if self._stored_as(order):
+            # After attempts that timed out, the outcome stays unknown (503): a read then
+            # could outlast the function's timeout.
+            answered = isinstance(error, AlreadyExists) or time.monotonic() - started < _REREAD_WITHIN_S
+            if answered and self._stored_as(order):
                 log.warning("order %s: the write's answer was lost but it was applied (%s)", order.id, error)
                 return
             if isinstance(error, StoreUnavailable):

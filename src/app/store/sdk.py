@@ -31,8 +31,9 @@ from botocore.loaders import Loader
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+READ_TIMEOUT_S: Final = 2
 CLIENT_CONFIG: Final = Config(
-    connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"}
+    connect_timeout=1, read_timeout=READ_TIMEOUT_S, retries={"total_max_attempts": 3, "mode": "standard"}
 )
 # Operations sent once, whatever the retry policy says (the limiter's counter).
 NOT_RETRIED: Final = ("UpdateItem",)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,6 +13,8 @@ def handler(event, context):  # type: ignore[no-untyped-def]
         time.sleep(3)  # past the 1 s timeout
     if path.endswith("/boom"):
         raise RuntimeError("boom")
+    if path.endswith("/crash"):
+        os.kill(os.getpid(), signal.SIGKILL)  # the runtime dies mid-invocation
     if path.endswith("/plain"):
         return {"hello": "world"}  # no statusCode: the 2.0 inference rules apply
     if path.endswith("/cookies"):
