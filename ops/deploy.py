@@ -229,12 +229,18 @@ def deploy_command(env: str, region: str, boundary: str, extra: list[str]) -> li
     return [*command, *extra]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.deploy", description=__doc__.splitlines()[0])
+def stack_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The options every command on a deployed stack takes: its environment and region."""
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").splitlines()[0])
     parser.add_argument("--env", default="default", help="samconfig.toml environment: default (dev) or prod")
     parser.add_argument(
         "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stack_parser("python -m ops.deploy", __doc__)
     parser.add_argument("--publish-only", action="store_true", help="skip sam build and sam deploy")
     parser.add_argument("--site", type=Path, help="an already built web app to publish (default: build web/)")
     parser.add_argument(

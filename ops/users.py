@@ -19,13 +19,11 @@ deletes the person from the pool. The pool is the stack's ``UserPoolId`` output,
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import sys
 from typing import Any
 
-from ops.deploy import stack_outputs
+from ops.deploy import stack_outputs, stack_parser
 from twin.stack import StackError, samconfig_environment
 
 # Role -> its group in the pool (None: no group, a customer). The group names are the
@@ -103,11 +101,7 @@ def remove(cognito: Any, pool: str, email: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.users", description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="default", help="samconfig.toml environment: default (dev) or prod")
-    parser.add_argument(
-        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    )
+    parser = stack_parser("python -m ops.users", __doc__)
     parser.add_argument("--email", default="", help="the person's email address (EMAIL=)")
     parser.add_argument("--role", default="", help=f"one of {ROLES} (ROLE=)")
     parser.add_argument("--remove", action="store_true", help="remove the person (REMOVE=1)")

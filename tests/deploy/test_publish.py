@@ -15,13 +15,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.deploy.moto_aws import CREDENTIALS, moto_aws
 from tests.deploy.stack import ROOT
 from tests.deploy.test_site_csp import csp_metas, head_of
 
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
-REGION = "us-east-1"
 IMMUTABLE = "public, max-age=31536000, immutable"
 WEB_CONFIG = {
     "apiUrl": "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev",
@@ -33,11 +32,6 @@ WEB_CONFIG = {
     "revokeUrl": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/revoke",
 }
 INDEX = "<!doctype html><html><head><title>t</title></head></html>"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-}
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +39,11 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # A moto server of its own, not the session's `dynamodb_url`: that one may be
     # DynamoDB Local (APP_TEST_DYNAMODB_ENDPOINT_URL), which speaks no CloudFormation,
     # S3 or CloudFront, and this module's stack and bucket are its own.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
+    with moto_aws() as (endpoint, session):
+        yield from _stack(endpoint, session)
+
+
+def _stack(endpoint: str, session: boto3.session.Session) -> Iterator[dict[str, Any]]:
     cloudfront = session.client("cloudfront", endpoint_url=endpoint)
     distribution = cloudfront.create_distribution(
         DistributionConfig={
@@ -96,7 +88,6 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "s3": session.client("s3", endpoint_url=endpoint),
         "cloudfront": cloudfront,
     }
-    server.stop()
 
 
 def build(site: Path, files: dict[str, str], *, public: tuple[str, ...] | None = None) -> Path:

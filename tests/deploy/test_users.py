@@ -12,29 +12,21 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.deploy.moto_aws import CREDENTIALS, moto_aws
 from tests.deploy.stack import ROOT, load_template
 
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 EXTERNAL_STACK = "serverless-api-prod"
-REGION = "us-east-1"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-}
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[dict[str, Any]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
+    with moto_aws() as (endpoint, session):
+        yield from _stacks(endpoint, session)
+
+
+def _stacks(endpoint: str, session: boto3.session.Session) -> Iterator[dict[str, Any]]:
     cognito = session.client("cognito-idp", endpoint_url=endpoint)
     pool = cognito.create_user_pool(
         PoolName="serverless-api-dev-users", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
@@ -57,7 +49,6 @@ def aws() -> Iterator[dict[str, Any]]:
     for name in (STACK, EXTERNAL_STACK):
         cloudformation.delete_stack(StackName=name)
     cognito.delete_user_pool(UserPoolId=pool)
-    server.stop()
 
 
 def make_user(aws: dict[str, Any], *variables: str, status: int = 0) -> str:
