@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
 
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 # What a `make` run against the server gets in its environment (AWS_ENDPOINT_URL too).
 CREDENTIALS = {
@@ -32,3 +36,20 @@ def moto_aws() -> Iterator[tuple[str, boto3.session.Session]]:
         yield f"http://{host}:{port}", session
     finally:
         server.stop()
+
+
+def run_against(endpoint: str, command: list[str], status: int = 0, drop: tuple[str, ...] = ()) -> str:
+    """A command as an operator runs it, its AWS calls going to the server (the SDK's
+    ``AWS_ENDPOINT_URL``); its output, after checking its exit status."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", *drop))}
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**env, **CREDENTIALS, "AWS_ENDPOINT_URL": endpoint},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == status, result.stdout + result.stderr
+    return result.stdout + result.stderr

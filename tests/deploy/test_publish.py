@@ -5,9 +5,7 @@ cache headers as a browser and CloudFront need them; a re-deploy removes what is
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.deploy.moto_aws import CREDENTIALS, moto_aws
+from tests.deploy.moto_aws import moto_aws, run_against
 from tests.deploy.stack import ROOT
 from tests.deploy.test_site_csp import csp_metas, head_of
 
@@ -119,31 +117,9 @@ def build(site: Path, files: dict[str, str], *, public: tuple[str, ...] | None =
 
 
 def publish(aws: dict[str, Any], site: Path, *extra: str, status: int = 0) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ops.deploy",
-            "--env",
-            "default",
-            "--publish-only",
-            "--no-smoke",
-            "--site",
-            str(site),
-            "--public",
-            str(site.parent / "public"),
-            *extra,
-        ],
-        cwd=ROOT,
-        env={**env, **CREDENTIALS, "AWS_ENDPOINT_URL": aws["endpoint"]},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == status, result.stdout + result.stderr
-    return result.stdout + result.stderr
+    command = [sys.executable, "-m", "ops.deploy", "--env", "default", "--publish-only", "--no-smoke"]
+    command += ["--site", str(site), "--public", str(site.parent / "public"), *extra]
+    return run_against(aws["endpoint"], command, status)
 
 
 def objects(aws: dict[str, Any]) -> dict[str, dict[str, Any]]:

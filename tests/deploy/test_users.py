@@ -5,16 +5,14 @@ invited, moved between roles, and removed, as an operator runs it."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.deploy.moto_aws import CREDENTIALS, moto_aws
-from tests.deploy.stack import ROOT, load_template
+from tests.deploy.moto_aws import moto_aws, run_against
+from tests.deploy.stack import load_template
 
 STACK = "serverless-api-dev"  # samconfig.toml's default environment
 EXTERNAL_STACK = "serverless-api-prod"
@@ -53,18 +51,8 @@ def _stacks(endpoint: str, session: boto3.session.Session) -> Iterator[dict[str,
 
 def make_user(aws: dict[str, Any], *variables: str, status: int = 0) -> str:
     """`make user ...` as an operator types it, with AWS on loopback."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAKE"))}
-    result = subprocess.run(
-        ["make", "--no-print-directory", "user", *variables],
-        cwd=ROOT,
-        env={**env, **CREDENTIALS, "AWS_ENDPOINT_URL": aws["endpoint"]},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == status, result.stdout + result.stderr
-    return result.stdout + result.stderr
+    command = ["make", "--no-print-directory", "user", *variables]
+    return run_against(aws["endpoint"], command, status, drop=("MAKE",))
 
 
 def groups(aws: dict[str, Any], email: str) -> set[str]:
