@@ -61,6 +61,8 @@ def test_without_a_key_too(app: tuple[TestClient, DynamoStore], proxy: FaultProx
     proxy.lose["TransactWriteItems"] = [LOST_500]
     response = client.post("/orders", json=ORDER, headers=headers())
     assert response.status_code == 201, response.text
+    # Without a key the transaction carries the order's own token too.
+    assert tokens(proxy) == [f"{response.json()['id']}-v1"] * 2
     assert [o.id for o in truth.list_orders("alice", limit=10, after=None).items] == [response.json()["id"]]
 
 
