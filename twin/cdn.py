@@ -143,6 +143,11 @@ def _handler(dist: Path, distribution: Distribution, config: dict[str, str]) -> 
     return Handler
 
 
+class _SiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # as CloudFront takes a page's parallel requests (twin.gateway)
+
+
 @contextmanager
 def serve_site(
     dist: Path, distribution: Distribution, config: dict[str, str], port: int = 0
@@ -150,8 +155,7 @@ def serve_site(
     """The site on 127.0.0.1:port (0: any free port); yields its origin and server."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist}/index.html is missing: run `make web-build`")
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(dist, distribution, config))
-    httpd.daemon_threads = True
+    httpd = _SiteServer(("127.0.0.1", port), _handler(dist, distribution, config))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:

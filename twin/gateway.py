@@ -391,6 +391,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
+    # API Gateway takes every connection a crowd opens at once. socketserver's listen
+    # backlog is 5: with two dozen clients connecting together the queue overflowed
+    # (ListenOverflows in /proc/net/netstat) and a handshake completed by a SYN cookie
+    # was reset on both sides, a failure the cloud would never show (tests/twin/test_load.py).
+    request_queue_size = 1024
 
     def __init__(
         self,
