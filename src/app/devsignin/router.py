@@ -54,6 +54,10 @@ def build_dev_signin(settings: Settings) -> DevSignIn:
     )
 
 
+def _not_found() -> Response:
+    return problem_response(404, "No such page of the development sign-in.", type_slug="not-found")
+
+
 def dev_signin_router(signin: DevSignIn) -> APIRouter:
     router = api_router(include_in_schema=False)
     warned: list[bool] = []
@@ -62,7 +66,6 @@ def dev_signin_router(signin: DevSignIn) -> APIRouter:
     @router.api_route(signin.base_path + "/{rest:path}", methods=["GET", "POST"])
     @public
     async def dev_signin(request: Request) -> Response:
-        not_found = problem_response(404, "No such page of the development sign-in.", type_slug="not-found")
         server, client = request.scope.get("server"), request.scope.get("client")
         if not (is_loopback(server) and is_loopback(client)):
             if not warned:  # loudly, once: the server is reachable beyond this machine
@@ -73,11 +76,11 @@ def dev_signin_router(signin: DevSignIn) -> APIRouter:
                     server,
                     client,
                 )
-            return not_found
+            return _not_found()
         body = await request.body() if request.method == "POST" else b""
         reply = signin.handle(request.method, request.url.path, request.url.query, body)
         if reply is None:
-            return not_found
+            return _not_found()
         response = Response(reply.body, status_code=reply.status)
         for name, value in reply.headers:
             response.headers[name] = value
