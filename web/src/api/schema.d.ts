@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Where things are */
-        get: operations["index__get"];
+        get: operations["index"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Report whether the service and its dependencies answer */
-        get: operations["health_health_get"];
+        get: operations["health"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Say hello */
-        get: operations["hello_hello_get"];
+        get: operations["hello"];
         put?: never;
         post?: never;
         delete?: never;
@@ -66,7 +66,7 @@ export interface paths {
          * Open orders of every customer, oldest first (staff)
          * @description Orders that are `placed`, `preparing` or `ready`. Each carries its `version`: send `If-Match: "v{version}"` when moving it; a `412` means someone moved it first.
          */
-        get: operations["list_open_orders_kitchen_orders_get"];
+        get: operations["list_open_orders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -83,7 +83,7 @@ export interface paths {
             cookie?: never;
         };
         /** Who the token says you are */
-        get: operations["me_me_get"];
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -100,7 +100,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every menu item */
-        get: operations["list_menu_menu_get"];
+        get: operations["list_menu"];
         put?: never;
         post?: never;
         delete?: never;
@@ -117,12 +117,12 @@ export interface paths {
             cookie?: never;
         };
         /** One menu item */
-        get: operations["get_menu_item_menu__item_id__get"];
+        get: operations["get_menu_item"];
         /** Create or replace a menu item */
-        put: operations["put_menu_item_menu__item_id__put"];
+        put: operations["put_menu_item"];
         post?: never;
         /** Remove a menu item */
-        delete: operations["delete_menu_item_menu__item_id__delete"];
+        delete: operations["delete_menu_item"];
         options?: never;
         head?: never;
         patch?: never;
@@ -139,13 +139,13 @@ export interface paths {
          * Your orders, newest first
          * @description The `ETag` covers the whole page (every order on it, each at its version, and `next_cursor`): send it back in `If-None-Match` to get a `304` while the page is unchanged.
          */
-        get: operations["list_orders_orders_get"];
+        get: operations["list_orders"];
         put?: never;
         /**
          * Place an order
          * @description Prices come from the menu. Send an `Idempotency-Key` to make retries safe: a retry with the same key and body returns the first result with `Idempotent-Replayed: true`.
          */
-        post: operations["place_order_orders_post"];
+        post: operations["place_order"];
         delete?: never;
         options?: never;
         head?: never;
@@ -160,7 +160,7 @@ export interface paths {
             cookie?: never;
         };
         /** One of your orders (any order with orders:admin) */
-        get: operations["get_order_orders__order_id__get"];
+        get: operations["get_order"];
         put?: never;
         post?: never;
         delete?: never;
@@ -170,7 +170,7 @@ export interface paths {
          * Change an order's status
          * @description The owner may cancel a placed order; `orders:admin` moves placed -> preparing -> ready -> served. Send the order's ETag in `If-Match`.
          */
-        patch: operations["patch_order_orders__order_id__patch"];
+        patch: operations["patch_order"];
         trace?: never;
     };
 }
@@ -412,7 +412,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    index__get: {
+    index: {
         parameters: {
             query?: never;
             header?: never;
@@ -443,7 +443,7 @@ export interface operations {
             };
         };
     };
-    health_health_get: {
+    health: {
         parameters: {
             query?: never;
             header?: never;
@@ -483,7 +483,7 @@ export interface operations {
             };
         };
     };
-    hello_hello_get: {
+    hello: {
         parameters: {
             query?: never;
             header?: never;
@@ -514,7 +514,7 @@ export interface operations {
             };
         };
     };
-    list_open_orders_kitchen_orders_get: {
+    list_open_orders: {
         parameters: {
             query?: {
                 limit?: number;
@@ -587,7 +587,7 @@ export interface operations {
             };
         };
     };
-    me_me_get: {
+    me: {
         parameters: {
             query?: never;
             header?: never;
@@ -628,7 +628,7 @@ export interface operations {
             };
         };
     };
-    list_menu_menu_get: {
+    list_menu: {
         parameters: {
             query?: never;
             header?: {
@@ -693,7 +693,7 @@ export interface operations {
             };
         };
     };
-    get_menu_item_menu__item_id__get: {
+    get_menu_item: {
         parameters: {
             query?: never;
             header?: {
@@ -770,7 +770,7 @@ export interface operations {
             };
         };
     };
-    put_menu_item_menu__item_id__put: {
+    put_menu_item: {
         parameters: {
             query?: never;
             header?: never;
@@ -865,7 +865,7 @@ export interface operations {
             };
         };
     };
-    delete_menu_item_menu__item_id__delete: {
+    delete_menu_item: {
         parameters: {
             query?: never;
             header?: never;
@@ -945,7 +945,7 @@ export interface operations {
             };
         };
     };
-    list_orders_orders_get: {
+    list_orders: {
         parameters: {
             query?: {
                 limit?: number;
@@ -1033,7 +1033,7 @@ export interface operations {
             };
         };
     };
-    place_order_orders_post: {
+    place_order: {
         parameters: {
             query?: never;
             header?: {
@@ -1140,7 +1140,7 @@ export interface operations {
             };
         };
     };
-    get_order_orders__order_id__get: {
+    get_order: {
         parameters: {
             query?: never;
             header?: {
@@ -1232,7 +1232,7 @@ export interface operations {
             };
         };
     };
-    patch_order_orders__order_id__patch: {
+    patch_order: {
         parameters: {
             query?: never;
             header: {
