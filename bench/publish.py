@@ -152,8 +152,8 @@ def publish(
         return 1
     if smoke:
         print(
-            "regression guard: as-deployed and SQLite cold starts, warm /hello against the logged bare hello: "
-            "within 25% of their targets"
+            "regression guard: as-deployed and SQLite cold starts, warm /hello against the logged bare "
+            "hello: within 25% of their targets"
         )
         note = stale_note()
         if note:
