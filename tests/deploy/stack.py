@@ -199,10 +199,11 @@ STAND_IN_IDS.update(
     },
     LiveFailureQueue="https://sqs.us-east-1.amazonaws.com/123456789012/serverless-api-dev-LiveFailureQueue-Ab12Cd34",
 )
+CONNECTIONS_TABLE_ARN = f"{HERE_ARN.format('dynamodb')}:table/{STAND_IN_IDS['ConnectionsTable']}"
 STAND_IN_ATTRIBUTES.update(
     {
         ("DataTable", "StreamArn"): f"{TABLE_ARN}/stream/2026-12-05T00:00:00.000",
-        ("ConnectionsTable", "Arn"): f"{HERE_ARN.format('dynamodb')}:table/{STAND_IN_IDS['ConnectionsTable']}",
+        ("ConnectionsTable", "Arn"): CONNECTIONS_TABLE_ARN,
         ("LiveFailureQueue", "Arn"): f"{HERE_ARN.format('sqs')}:serverless-api-dev-LiveFailureQueue-Ab12Cd34",
         ("LiveFailureQueue", "QueueName"): "serverless-api-dev-LiveFailureQueue-Ab12Cd34",
         ("WebSocketAccessLogGroup", "Arn"): (
