@@ -73,6 +73,11 @@ def authed(server: Server, bearer: str) -> Any:
     return module("client").AuthenticatedClient(base_url=server.url, token=bearer, timeout=10.0)
 
 
+def move(status: str) -> Any:
+    models = module("models")
+    return models.StatusChange(status=models.StatusChangeStatus(status))
+
+
 def test_methods_are_named_after_the_operations(client_package: Path) -> None:
     """`orders.place_order`, not `orders.place_order_orders_post`: what a user types."""
     found = {
@@ -117,7 +122,7 @@ def test_the_readme_journey_through_the_generated_client(server: Server, client_
     assert (read.id, read.version, read.lines[0].unit_price_cents) == (order.id, 1, 1150)
 
     moved = orders_api.patch_order.sync_detailed(
-        order.id, client=staff, body=models.StatusChange(status=models.StatusChangeStatus("preparing")), if_match='"v1"'
+        order.id, client=staff, body=move("preparing"), if_match='"v1"'
     )
     assert moved.status_code == 200
     assert (moved.parsed.status.value, moved.headers["etag"]) == ("preparing", '"v2"')
@@ -137,18 +142,17 @@ def test_problem_bodies_come_back_parsed(server: Server, client_package: Path) -
 
     chef = authed(server, token(server, "--sub", "chef", "--group", "chef"))
     item = models.MenuItemIn(name="Marinara", price_cents=900, available=True)
-    assert module("api.menu").put_menu_item.sync_detailed("marinara", client=chef, body=item).status_code in {200, 201}
+    put = module("api.menu").put_menu_item.sync_detailed("marinara", client=chef, body=item)
+    assert put.status_code in {200, 201}
     order = orders_api.place_order.sync(
         client=alice, body=models.OrderIn(lines=[models.OrderLineIn(item_id="marinara", quantity=1)])
     )
     assert isinstance(order, models.OrderOut)
-    assert orders_api.patch_order.sync(
-        order.id, client=staff, body=models.StatusChange(status=models.StatusChangeStatus("preparing")), if_match='"v1"'
-    ).version == 2
-    stale = orders_api.patch_order.sync_detailed(
-        order.id, client=staff, body=models.StatusChange(status=models.StatusChangeStatus("ready")),
-        if_match='"v1"',
-    )  # fmt: skip
+    assert (
+        orders_api.patch_order.sync(order.id, client=staff, body=move("preparing"), if_match='"v1"').version
+        == 2
+    )
+    stale = orders_api.patch_order.sync_detailed(order.id, client=staff, body=move("ready"), if_match='"v1"')
     assert stale.status_code == 412
     assert isinstance(stale.parsed, models.Problem)
     assert (stale.parsed.status, stale.parsed.title) == (412, "Precondition Failed")
