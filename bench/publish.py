@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import charts, cost, importtime, report, subjects
+from bench import charts, cost, importtime, report, scaling, subjects
 from bench.subjects import PYTHON_FLAGS
 from bench.workspace import Profile
 
@@ -141,8 +141,9 @@ def publish(
         (RESULTS / "latest.md").write_text(
             report.markdown(results) + "\n\n" + cost.markdown(results["cost"]) + "\n"
         )
-        # The performance page's charts, drawn from the figures just published.
-        for path in charts.write(results, charts.DOCS_IMG):
+        # The performance page's charts and the scaling page's tables, from the figures
+        # just published.
+        for path in [*charts.write(results, charts.DOCS_IMG), scaling.write(results, RESULTS / "scaling.md")]:
             print(f"bench: wrote {path}")
 
     failed = [v for v in verdicts if v.guard_failed]

@@ -1,6 +1,6 @@
 """What limits the deployed stack at 10x, 100x and 1000x today's traffic, on paper.
 
-    python -m bench.scaling [bench/results/latest.json]
+    python -m bench.scaling [bench/results/latest.json] [--write]
 
 A small model (pure functions; stdlib only; docs/scaling.md explains it). It takes
 the durations `make bench` measured as deployed (bench/results/latest.json), turns
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 LATEST = Path(__file__).resolve().parent / "results" / "latest.json"
+RESULTS_MD = LATEST.with_name("scaling.md")  # included by docs/scaling.md
 SCALES = (1, 10, 100, 1000)
 
 LAMBDA_QUOTAS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
@@ -242,38 +243,58 @@ def first_breaks(traffic: Traffic, timing: Durations) -> list[tuple[float, Limit
     return sorted(((breaking_point(lim, traffic, timing), lim) for lim in LIMITS), key=lambda p: p[0])
 
 
+def share(demand: float, quota: float) -> str:
+    """A demand as a share of its quota: 81%, or 80x once it is ten times over."""
+    ratio = demand / quota
+    return f"{ratio:.0%}" if ratio < 10 else f"{ratio:,.0f}x"
+
+
 def render(traffic: Traffic, timing: Durations) -> str:
-    lines = ["Measured as deployed (bench/results/latest.json, medians):"]
-    lines.append(
-        f"  warm GET /hello {timing.hello_ms:.2f} ms, warm GET /orders/{{id}} {timing.order_ms:.2f} ms, "
-        f"cold start to the first GET /orders/{{id}} {timing.cold_ms:.0f} ms"
-    )
-    lines.append(
-        "Requests per second per unit of Lambda concurrency (at most 10: Lambda's per-environment rate):"
-    )
-    for route in ROUTES:
-        ms = timing.route_ms(route)
-        lines.append(
-            f"  {route.label:<22} {ms:6.2f} ms  {1000 / ms:7.1f}/s by duration -> {per_unit(ms):4.1f}/s"
-        )
-    lines.append(f"  a cold environment's first second: {per_unit(timing.cold_ms):.1f}/s")
-    rps = _http(traffic, timing, 1)
-    lines.append(
-        f"Today: {traffic.orders_per_hour:g} orders an hour, "
-        f"the busiest minute {traffic.busiest_minute:g}x that: "
-        f"{traffic.orders_per_second(1) * 60:.1f} orders/min, {rps:.2f} HTTP requests/s, "
-        f"{traffic.staff_devices:g} staff devices"
-    )
-    header = f"  {'limit':<72}" + "".join(f"{f'{s}x':>9}" for s in SCALES) + "   breaks at"
-    lines += ["Demand as a share of each quota:", header]
-    for point, lim in first_breaks(traffic, timing):
-        shares = "".join(f"{lim.demand(traffic, timing, s) / lim.quota:9.0%}" for s in SCALES)
-        at = "never" if math.isinf(point) else f"{point:,.0f}x"
-        lines.append(f"  {lim.what[:72]:<72}{shares}   {at}")
-    lines.append("Breaks first:")
+    """What `python -m bench.scaling` prints: the inputs, the model's tables, the first breaks."""
+    lines = [
+        f"Measured as deployed (medians): warm GET /hello {timing.hello_ms:.2f} ms, warm GET /orders/{{id}} "
+        f"{timing.order_ms:.2f} ms, cold start to the first GET /orders/{{id}} {timing.cold_ms:.0f} ms",
+        f"Today: {traffic.orders_per_hour:g} orders an hour, the busiest minute {traffic.busiest_minute:g}x "
+        f"that: {traffic.orders_per_second(1) * 60:.1f} orders/min, {_http(traffic, timing, 1):.2f} HTTP "
+        f"requests/s, {traffic.staff_devices:g} staff devices",
+        "",
+        "Requests per second per unit of Lambda concurrency (at most 10: Lambda's per-environment rate),",
+        "and each quota's demand at 1x, 10x, 100x and 1000x today's traffic:",
+        "",
+        markdown(traffic, timing),
+        "Breaks first:",
+    ]
     for point, lim in first_breaks(traffic, timing)[:3]:
         lines.append(f"  at {point:,.0f}x: {lim.what} ({lim.quota:,g} {lim.unit}; {lim.source})")
     return "\n".join(lines)
+
+
+def markdown(traffic: Traffic, timing: Durations) -> str:
+    """The model's tables for docs/scaling.md (bench/results/scaling.md, included there)."""
+    out = [
+        "| route | duration as deployed | requests/s per unit of concurrency |",
+        "|---|---|---|",
+        *(
+            f"| `{r.label}` | {timing.route_ms(r):.2f} ms | {per_unit(timing.route_ms(r)):.1f} |"
+            for r in ROUTES
+        ),
+        f"| a cold environment's first request | {timing.cold_ms:.0f} ms | {per_unit(timing.cold_ms):.1f} |",
+        "",
+        "| limit | quota | " + " | ".join(f"{s}x" for s in SCALES) + " | reached at | source |",
+        "|---|---|" + "---|" * len(SCALES) + "---|---|",
+    ]
+    for point, lim in first_breaks(traffic, timing):
+        shares = " | ".join(share(lim.demand(traffic, timing, s), lim.quota) for s in SCALES)
+        at = "never" if math.isinf(point) else f"**{point:,.0f}x**"
+        link = f"[AWS]({lim.source})" if lim.source.startswith("https://") else f"`{lim.source}`"
+        what = lim.what.replace("<", "&lt;")  # RATE#<client> is not an HTML tag
+        out.append(f"| {what} | {lim.quota:,g} {lim.unit} | {shares} | {at} | {link} |")
+    return "\n".join(out) + "\n"
+
+
+def write(results: dict[str, Any], path: Path = RESULTS_MD) -> Path:
+    path.write_text(markdown(Traffic(), durations(results)))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,8 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "results", nargs="?", type=Path, default=LATEST, help="a run's JSON (default: latest)"
     )
+    parser.add_argument("--write", action="store_true", help=f"also write {RESULTS_MD} for docs/scaling.md")
     args = parser.parse_args(argv)
-    print(render(Traffic(), durations(json.loads(args.results.read_text()))))
+    results = json.loads(args.results.read_text())
+    print(render(Traffic(), durations(results)))
+    if args.write:
+        print(f"bench: wrote {write(results)}")
     return 0
 
 

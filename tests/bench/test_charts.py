@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench import charts, publish
+from bench import charts, publish, scaling
 from bench.workspace import SMOKE
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -101,10 +101,11 @@ def test_live_latencies_are_drawn_when_the_run_has_them() -> None:
     assert "no live figures in this run" in texts(nothing)[-1]
 
 
-def test_make_bench_publishes_the_charts_with_the_table(
+def test_make_bench_publishes_the_charts_and_the_scaling_tables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A full run's publication writes both charts beside latest.json; a smoke run none."""
+    """A full run's publication writes both charts and the scaling model's tables beside
+    latest.json; a smoke run none of them."""
     monkeypatch.setattr(publish, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(charts, "DOCS_IMG", tmp_path / "img")
     results = {k: v for k, v in latest().items() if k not in {"meta", "verdicts", "table", "cost"}}
@@ -116,6 +117,9 @@ def test_make_bench_publishes_the_charts_with_the_table(
     publish.publish(results, SMOKE, smoke=False, only=set(), timings={}, started=0.0)
     published = json.loads((tmp_path / "results" / "latest.json").read_text())
     assert (tmp_path / "img" / "bench-cold.svg").read_text() == charts.cold_chart(published)
+    assert (tmp_path / "results" / "scaling.md").read_text() == scaling.markdown(
+        scaling.Traffic(), scaling.durations(published)
+    )
     assert "make run (uvicorn): p50 32.0 ms, p95 48.5 ms" in bars(
         (tmp_path / "img" / "bench-live.svg").read_text()
     )

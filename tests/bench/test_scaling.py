@@ -125,3 +125,17 @@ def test_main_prints_the_model_of_the_published_run(capsys: pytest.CaptureFixtur
     timing = scaling.durations(json.loads(scaling.LATEST.read_text()))
     assert f"warm GET /orders/{{id}} {timing.order_ms:.2f} ms" in out
     assert "Breaks first:" in out
+
+
+def test_the_published_tables_are_the_published_runs() -> None:
+    """docs/scaling.md includes bench/results/scaling.md: what the model makes of latest.json."""
+    results = json.loads(scaling.LATEST.read_text())
+    assert scaling.RESULTS_MD.read_text() == scaling.markdown(Traffic(), scaling.durations(results))
+
+
+def test_shares_read_as_percentages_then_multiples() -> None:
+    assert scaling.share(81, 100) == "81%"
+    assert scaling.share(999, 100) == "999%"
+    assert scaling.share(8003, 100) == "80x"
+    row = next(line for line in scaling.markdown(TODAY, TIMING).splitlines() if "RATE#" in line)
+    assert "RATE#&lt;client>" in row  # not an HTML tag on the page
