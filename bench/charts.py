@@ -5,14 +5,14 @@ pictures on docs/performance.md are regenerated with the table, never hand-drawn
 
 - docs/img/bench-cold.svg: cold start to first response, this project against the
   baselines, as deployed (DynamoDB) and with the local artifact (SQLite);
-- docs/img/bench-live.svg: live-order delivery latency from the results' "live"
-  section (bench/live.py): per setting, its p50 and p95 (a chart saying there are
-  none when the run has none).
+- docs/img/bench-live.svg: live-order delivery latency, per setting (`make run`, the
+  twin) its p50 and p95, from bench/results/live.json as bench/live.py writes it (or a
+  run's own "live" section); a chart saying there are none when there are none.
 
 Each bar is the median (p50 for live), its whisker the p99 (p95 for live); every
 figure is also written as text, so the chart can be read and checked without the bars.
 
-    python -m bench.charts [bench/results/latest.json] [--out docs/img]
+    python -m bench.charts [bench/results/latest.json] [--live bench/results/live.json] [--out docs/img]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 LATEST = ROOT / "bench" / "results" / "latest.json"
+LIVE = LATEST.with_name("live.json")  # bench/live.py's figures, one entry per setting
 DOCS_IMG = ROOT / "docs" / "img"
 
 # Shorter names than the table's (bench.report.SUBJECTS): a label column, not a cell.
@@ -41,6 +42,7 @@ LABELS = {
     "typical_deployed": "typical FastAPI+Mangum DynamoDB app",
 }
 OURS = {"ours", "ours_deployed"}
+LIVE_LABELS = {"local": "make run (uvicorn, SQLite feed)", "twin": "make cloud (the twin)"}
 
 WIDTH, LABEL_W, ROW_H, BAR_H = 820, 300, 22, 14
 CHAR_W = 7.0  # a generous average advance of a 12 px sans-serif character
@@ -95,10 +97,19 @@ def _dist_bar(subject: str, dist: dict[str, float]) -> Bar:
     return Bar(LABELS.get(subject, subject), median, p99, subject in OURS, text)
 
 
+def with_live(results: dict[str, Any], live: Path | None = None) -> dict[str, Any]:
+    """The run's results with bench/live.py's figures (default: live.json) as their
+    "live" section, unless the run has its own (or there are none)."""
+    live = live or LIVE
+    if "live" in results or not live.is_file():
+        return results
+    return {**results, "live": json.loads(live.read_text())}
+
+
 def live_groups(results: dict[str, Any]) -> list[Group]:
     """The delivery-latency bars: one per setting of the results' "live" section,
     whose entries carry ``p50_ms`` and ``p95_ms`` (or a ``delivery_ms`` distribution
-    with ``p50``/``median`` and ``p95``) and may name themselves with ``label``."""
+    with ``p50``/``median`` and ``p95``), perhaps ``target_p95_ms`` and a ``label``."""
     bars = []
     for setting, figures in results.get("live", {}).items():
         if not isinstance(figures, dict):
@@ -109,7 +120,9 @@ def live_groups(results: dict[str, Any]) -> list[Group]:
         if not isinstance(p50, int | float):
             continue
         text = f"p50 {ms(p50)}" + (f", p95 {ms(p95)}" if isinstance(p95, int | float) else "")
-        bars.append(Bar(str(figures.get("label", setting)), p50, p95, True, text))
+        target = figures.get("target_p95_ms")
+        text += f" (target p95 <= {ms(target)})" if isinstance(target, int | float) else ""
+        bars.append(Bar(str(figures.get("label", LIVE_LABELS.get(setting, setting))), p50, p95, True, text))
     if not bars:
         return []
     return [Group("Live orders: a change's HTTP response to the message at another client", bars)]
@@ -223,9 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "results", nargs="?", type=Path, default=LATEST, help="a run's JSON (default: latest)"
     )
+    parser.add_argument(
+        "--live", type=Path, default=LIVE, help="bench/live.py's figures (default: live.json)"
+    )
     parser.add_argument("--out", type=Path, default=DOCS_IMG, help="where the SVGs go (default: docs/img)")
     args = parser.parse_args(argv)
-    for path in write(json.loads(args.results.read_text()), args.out):
+    for path in write(with_live(json.loads(args.results.read_text()), args.live), args.out):
         print(f"bench: wrote {path}")
     return 0
 

@@ -143,7 +143,10 @@ def publish(
         )
         # The performance page's charts and the scaling page's tables, from the figures
         # just published.
-        for path in [*charts.write(results, charts.DOCS_IMG), scaling.write(results, RESULTS / "scaling.md")]:
+        for path in [
+            *charts.write(charts.with_live(results), charts.DOCS_IMG),
+            scaling.write(results, RESULTS / "scaling.md"),
+        ]:
             print(f"bench: wrote {path}")
 
     failed = [v for v in verdicts if v.guard_failed]
