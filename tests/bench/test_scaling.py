@@ -139,3 +139,16 @@ def test_shares_read_as_percentages_then_multiples() -> None:
     assert scaling.share(8003, 100) == "80x"
     row = next(line for line in scaling.markdown(TODAY, TIMING).splitlines() if "RATE#" in line)
     assert "RATE#&lt;client>" in row  # not an HTML tag on the page
+
+
+def test_the_pages_account_of_what_breaks_first_is_the_models() -> None:
+    """docs/scaling.md's numbered list names the first five limits, in the model's order,
+    each 'at about Nx' within 3% of where the model (on the published run) reaches it."""
+    page = (ROOT / "docs" / "scaling.md").read_text()
+    said = [
+        float(n.replace(",", "")) for n in re.findall(r"^\d\. \*\*.*?, at about ([\d,]+)x\.\*\*", page, re.M)
+    ]
+    timing = scaling.durations(json.loads(scaling.LATEST.read_text()))
+    model = [point for point, _ in scaling.first_breaks(TODAY, timing)[:5]]
+    assert len(said) == 5
+    assert said == pytest.approx(model, rel=0.03)
