@@ -46,7 +46,7 @@ def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     dynamodb = dict(raw["dynamodb"])
     created = dynamodb.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
     return {
         "eventID": raw["eventID"],
         "eventName": raw["eventName"],

@@ -108,10 +108,11 @@ async def _manage(
         return _error(410, "Gone", "GoneException", "Gone")
     peer, socket = target
     if request.method == "GET":
+        # The service model's wire names (camelCase), ISO 8601 times.
         description = {
-            "ConnectedAt": _iso(peer.connected_at_ms / 1000),
-            "Identity": {"SourceIp": peer.source_ip, "UserAgent": peer.user_agent},
-            "LastActiveAt": _iso(peer.last_active),
+            "connectedAt": _iso(peer.connected_at_ms / 1000),
+            "identity": {"sourceIp": peer.source_ip, "userAgent": peer.user_agent},
+            "lastActiveAt": _iso(peer.last_active),
         }
         return _answer(200, "OK", json.dumps(description).encode())
     if request.method == "DELETE":
