@@ -28,6 +28,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.middleware import Middleware
 
 from app import __version__
+from app.auth.factory import build_verifier
 from app.auth.keys import JwksCache
 from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddleware
 from app.auth.router import router as auth_router
@@ -50,7 +51,7 @@ from app.orders.router import router as orders_router
 from app.ratelimit.factory import build_limiter
 from app.ratelimit.limiter import Limiter
 from app.ratelimit.middleware import RateLimitMiddleware
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, on_lambda
 from app.store import blocking
 from app.store.base import Store, StoreUnavailable
 from app.store.factory import build_store
@@ -58,20 +59,6 @@ from app.system.router import router as system_router
 
 DOCS_PREFIXES = ("/docs", "/redoc")
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-
-
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """Once per container: the key cache lives as long as the verifier."""
-    jwks_file = settings.jwks_file
-    keys = JwksCache(file=jwks_file) if jwks_file else JwksCache(url=settings.jwks_url)
-    return TokenVerifier(
-        keys,
-        issuer=settings.auth_issuer,
-        audiences=settings.auth_audience,
-        scope_prefix=settings.auth_scope_prefix,
-        group_roles=settings.group_roles,
-        token_use=settings.auth_token_use,
-    )
 
 
 def dynamodb_client(settings: Settings) -> Any:
@@ -131,10 +118,12 @@ def create_app(
     store: Store | None = None,
     limiter: Limiter | None = None,
     prefetch_keys: bool = False,
+    live: bool = False,
 ) -> FastAPI:
     """The app. ``prefetch_keys`` (the process's own app: Lambda's init, uvicorn's
     start) starts fetching the signing keys from a JWKS URL in the background
-    now, so the first token finds them fetched instead of waiting for the issuer."""
+    now, so the first token finds them fetched instead of waiting for the issuer.
+    ``live`` (uvicorn's app, never Lambda's): live orders at ``/ws`` (app.live.serve)."""
     verifier = verifier or build_verifier(settings)
     if prefetch_keys and isinstance(verifier.keys, JwksCache) and verifier.keys.url:
         verifier.keys.fetch_in_background()
@@ -163,7 +152,10 @@ def create_app(
             return await blocking.run(app.state.store.ping)
 
         app.state.health_checks["store"] = store_answers
+        feed = live_feed(app) if live else None
         yield
+        if feed is not None:
+            feed.stop()
         app.state.store.close()
 
     docs = settings.docs_enabled
@@ -202,7 +194,20 @@ def create_app(
         from app.devsignin.router import build_dev_signin, dev_signin_router
 
         add_routes(app, dev_signin_router(build_dev_signin(settings)))
+    if live:
+        # Imported only here: a deployed function never serves /ws (API Gateway's
+        # WebSocket API does) and pays nothing for it at init.
+        from app.live.serve import install
+
+        install(app, settings)
     return app
+
+
+def live_feed(app: FastAPI) -> Any:
+    """Under uvicorn, the change feed of live orders (app.live.serve), started with the store."""
+    from app.live.serve import start_feed
+
+    return start_feed(app)
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
@@ -221,7 +226,7 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
 try:
     settings = get_settings()
     configure_logging(settings.log_level)
-    app = create_app(settings, prefetch_keys=True)
+    app = create_app(settings, prefetch_keys=True, live=not on_lambda())
     handler = LambdaAdapter(app, max_body_bytes=settings.max_body_bytes)
     snapstart.register(handler)  # only when Lambda initialises this function for SnapStart
 finally:

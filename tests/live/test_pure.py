@@ -4,12 +4,15 @@ consumer on Lambda loads it at every cold start and pays for what it imports."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.unit.test_import_cost import cloud_env
+
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ("app.live.audience", "app.live.changes", "app.live.fanout", "app.live.local")
+PURE = ("app.live.audience", "app.live.changes", "app.live.fanout", "app.live.local", "app.live.sqlite_feed")
 HEAVY = ("fastapi", "starlette", "pydantic", "boto3", "botocore", "jose")
 
 
@@ -30,3 +33,21 @@ def test_the_live_path_imports_nothing_heavy() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_a_deployed_function_never_loads_the_local_websocket_server(tmp_path: Path) -> None:
+    """On Lambda, API Gateway's WebSocket API is the server: app.main skips /ws and its feed."""
+    cloud = cloud_env(tmp_path)
+    assert "app.live.websocket" not in app_main_modules(cloud)
+    assert "app.live.websocket" in app_main_modules({"APP_SQLITE_PATH": str(tmp_path / "a.db")})
+
+
+def app_main_modules(env: dict[str, str]) -> list[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
+    code = "import json, sys\nimport app.main\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout.strip().splitlines()[-1]))
