@@ -150,7 +150,9 @@ def substitute_identity(stack: Stack, port: int) -> dict[str, str]:
         )
     for function in stack.functions.values():
         issuer = function.environment.get("APP_AUTH_ISSUER", "")
-        if issuer.startswith("https://cognito-idp."):
+        # Said once: every function that verifies tokens (the API, the WebSocket
+        # API's authorizer) trusts the same issuer.
+        if issuer.startswith("https://cognito-idp.") and "APP_AUTH_ISSUER" not in overrides:
             overrides["APP_AUTH_ISSUER"] = issuer_url(port)
             overrides["APP_AUTH_AUDIENCE"] = AUDIENCE
             stack.notes.append(

@@ -43,11 +43,23 @@ class Twin:
     def reports(self) -> list[dict[str, str | None]]:
         return [m.groupdict() for m in REPORT.finditer(self.log())]
 
-    def token(self, sub: str, scope: str, group: str | None = None) -> str:
+    def token(self, sub: str, scope: str, group: str | None = None, ttl: int = 3600) -> str:
         """A token from the twin's issuer; ``group`` is the user-pool group (cognito:groups)."""
         grouped = ["--group", group] if group else []
         result = subprocess.run(
-            [sys.executable, "-m", "twin", "token", "--sub", sub, "--scope", scope, *grouped],
+            [
+                sys.executable,
+                "-m",
+                "twin",
+                "token",
+                "--sub",
+                sub,
+                "--scope",
+                scope,
+                "--ttl",
+                str(ttl),
+                *grouped,
+            ],
             cwd=ROOT,
             env={**os.environ, "TWIN_STATE_DIR": str(self.state_dir)},
             capture_output=True,
