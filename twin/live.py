@@ -61,7 +61,12 @@ def start_live(
             "(AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI in the functions)"
         )
     elif api is not None:
-        stack.notes.append(f"websocket: CLOUD_WS_PORT=0, the WebSocket API {api.logical_id} is off")
+        # Off means live updates off: no socket to push to, and a stream consumer would
+        # otherwise post to the cloud's @connections URL from its environment.
+        stack.notes.append(
+            f"websocket: CLOUD_WS_PORT=0, the WebSocket API {api.logical_id} and the stream mappings are off"
+        )
+        return live
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     sqs = session.client("sqs", endpoint_url=endpoint)
     streams = session.client("dynamodbstreams", endpoint_url=endpoint)
