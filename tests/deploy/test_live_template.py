@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from app.store.dynamodb_keys import menu_to_item
+from app.store.dynamodb_keys import idem_key, kitchen_marker_key, menu_to_item
 from tests.deploy.pipeline_policy import listed
 from tests.deploy.stack import STAND_IN_ATTRIBUTES, STAND_IN_IDS, TEMPLATE, WEBSOCKET_API, Stack
 from tests.live.records import dish, order, order_record, record
@@ -154,9 +154,13 @@ def test_the_stream_reaches_the_consumer_filtered_with_partial_failures_and_a_fa
         record("REMOVE", menu_item),
     ]
     dropped = [
-        record("INSERT", {"PK": {"S": "IDEMPOTENCY#abc"}, "SK": {"S": "RECORD"}}),
-        record("INSERT", {"PK": {"S": "ORDER#01J"}, "SK": {"S": "LINE#1"}}),
-        record("INSERT", {"PK": {"S": "RATE#client"}, "SK": {"S": "WINDOW#1"}}),
+        record("INSERT", dict(idem_key("abc"))),
+        record("INSERT", dict(kitchen_marker_key("01JDQ3V8Y6Q0W6D3W6X4T9M2KZ"))),  # ORDER#..., SK=OPEN
+        record("INSERT", {"PK": {"S": "RATE#client"}, "SK": {"S": "WINDOW#1"}}),  # the limiter's
+    ]
+    assert patterns == [  # exactly the shared design's (the twin applies the same)
+        {"dynamodb": {"Keys": {"PK": {"S": [{"prefix": "ORDER#"}]}, "SK": {"S": ["ORDER"]}}}},
+        {"dynamodb": {"Keys": {"PK": {"S": ["MENU"]}}}},
     ]
     assert all(any(matches(p, r) for p in patterns) for r in passes)
     assert not any(matches(p, r) for p in patterns for r in dropped)

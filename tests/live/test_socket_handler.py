@@ -9,6 +9,8 @@ import copy
 import json
 from typing import Any
 
+import pytest
+
 from app.aws_lambda.live_socket import handler
 from app.live.audience import ALL, STAFF, Listener, customer
 from app.live.dynamo_registry import DynamoRegistry
@@ -42,8 +44,9 @@ def test_connect_records_the_listener_the_authorizer_described(cloud: DynamoRegi
     assert cloud.members(customer("alice")) == []
 
 
-def test_a_customer_is_not_in_the_kitchen(cloud: DynamoRegistry) -> None:
-    handler(event("$connect"), LambdaContext())  # the fixture's context: alice, not staff
+@pytest.mark.parametrize("staff", ["false", "", "True", "yes"])
+def test_only_staff_true_is_in_the_kitchen(cloud: DynamoRegistry, staff: str) -> None:
+    handler(event("$connect", staff=staff), LambdaContext())  # the fixture's sub: alice
     assert [m.sub for m in cloud.members(customer("alice"))] == ["alice"]
     assert cloud.members(STAFF) == []
 

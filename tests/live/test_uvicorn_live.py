@@ -162,8 +162,13 @@ def test_a_refused_handshake_answers_401_or_403_and_opens_nothing(live: Live, ca
     }[case]
     with pytest.raises(InvalidStatus) as refused:
         connect(live.ws_url(token), open_timeout=WAIT)
-    assert refused.value.response.status_code == status
-    assert json.loads(refused.value.response.body or b"{}")["status"] == status
+    response = refused.value.response
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(response.body or b"{}")["status"] == status
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="api"')
+    assert ("invalid_token" in challenge) == (case in ("bad token", "expired token"))
 
 
 def test_an_operators_committed_write_is_announced_and_a_rolled_back_one_never(live: Live) -> None:
