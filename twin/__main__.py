@@ -1,6 +1,7 @@
 """`python -m twin`: the stack as deployed, on this machine (make cloud).
 
   python -m twin serve [--config-env default] [--port 3000] [--artifact DIR] [--web-port 3001]
+                       [--ws-port 3002]
   python -m twin token --sub alice --scope "orders:read orders:write" [--group staff]
 
 ``serve`` reads template.yaml through SAM's translator with the environment's
@@ -8,7 +9,9 @@ parameters, starts a DynamoDB-compatible server on loopback with the template's
 tables, runs the built artifact in Lambda-like workers and serves the HTTP API
 at http://127.0.0.1:PORT/{stage}/, and the web app's build (web/dist) as its
 CloudFront distribution serves it, at http://127.0.0.1:WEB_PORT/, signing in
-through the twin's issuer (the development sign-in, as Cognito's stand-in).
+through the twin's issuer (the development sign-in, as Cognito's stand-in), and
+the WebSocket API at ws://127.0.0.1:WS_PORT/{stage} with its tables' streams fed
+to the stream consumer as Lambda's event source mapping feeds it (twin/live.py).
 ``token`` mints a token the running twin's function accepts.
 """
 
