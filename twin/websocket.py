@@ -100,6 +100,7 @@ class WebSocketGateway:
             "127.0.0.1",
             port,
             process_request=self._process_request,
+            process_response=self._process_response,
             create_connection=BodyAside,
             # API Gateway pings nobody; a client keeps its connection with messages.
             ping_interval=None,
@@ -132,12 +133,19 @@ class WebSocketGateway:
             assert isinstance(connection, BodyAside)
             connection_id = unquote(path.removeprefix(f"{prefix}/@connections/"))
             return await management(self, connection, request, connection_id)
-        request_id = new_id()
-        response = await self._handshake(connection, request, path, query, request_id)
-        status = response.status_code if response is not None else 101
-        # The gateway's line: never the query string (it holds the access token).
-        log.info("WS CONNECT %s %s %s", path, status, request_id)
-        return response
+        assert isinstance(connection, BodyAside)
+        connection.request_id = new_id()
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            return None  # not a handshake: the library's 426, before any function runs
+        return await self._handshake(connection, request, path, query, connection.request_id)
+
+    def _process_response(self, connection: ServerConnection, request: Request, response: Response) -> None:
+        """The gateway's line for a handshake, with the status the client got; never the
+        query string (it holds the access token)."""
+        assert isinstance(connection, BodyAside)
+        if connection.request_id:
+            path = request.path.partition("?")[0]
+            log.info("WS CONNECT %s %s %s", path, response.status_code, connection.request_id)
 
     async def _handshake(
         self, connection: ServerConnection, request: Request, path: str, query: str, request_id: str

@@ -42,6 +42,7 @@ class BodyAside(ServerConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.peer: Peer | None = None
+        self.request_id = ""  # a handshake's (a management call has none)
         self.body = b""
         self._head = bytearray()
         self._passed = False

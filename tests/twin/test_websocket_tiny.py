@@ -95,6 +95,17 @@ def test_a_refused_handshake_leaves_no_connection(twin: Twin, query: str, status
     assert "token=" not in twin.log()  # the gateway's lines never hold the query string
 
 
+def test_a_plain_http_request_is_no_handshake(twin: Twin) -> None:
+    import httpx
+
+    reports = len(twin.reports())
+    answer = httpx.get(twin.ws_url.replace("ws:", "http:") + "?token=good-zed", timeout=10)
+    assert answer.status_code == 426  # Upgrade Required
+    assert len(twin.reports()) == reports  # neither the authorizer nor $connect ran
+    time.sleep(0.1)
+    assert "WS CONNECT /live 426 " in twin.log()
+
+
 def test_the_events_are_as_api_gateway_documents_them(twin: Twin) -> None:
     async def scenario() -> dict[str, Any]:
         async with connect(twin.ws_url + "?token=good-alice", user_agent_header="tiny-test") as ws:
