@@ -56,7 +56,9 @@ logging.getLogger("websockets").setLevel(logging.WARNING)
 IDLE_SECONDS = 10 * 60
 MAX_SECONDS = 2 * 60 * 60
 INTEGRATION_TIMEOUT_S = 29.0  # the quota page: integration timeout up to 29 seconds
-GOING_AWAY = 1001  # the close code API Gateway uses at the idle and duration cut-offs
+# The close code at the idle and duration cut-offs: the quota page names none; 1001
+# ("going away", RFC 6455 7.4.1) is the twin's choice. Clients reconnect on any close.
+GOING_AWAY = 1001
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -202,6 +204,7 @@ class WebSocketGateway:
         assert isinstance(connection, BodyAside)
         assert connection.peer is not None
         peer = connection.peer
+        peer.last_active = time.time()  # idle from the open connection, not the handshake's start
         self.peers[peer.connection_id] = (peer, connection)
         ends = peer.connected_at_ms / 1000 + self.max_s
         try:
@@ -210,6 +213,8 @@ class WebSocketGateway:
                 try:
                     message = await asyncio.wait_for(connection.recv(), timeout=max(timeout, 0))
                 except TimeoutError:
+                    if min(ends, peer.last_active + self.idle_s) > time.time():
+                        continue  # a message went out meanwhile (@connections): not idle
                     cause = "maximum duration" if time.time() >= ends else "idle timeout"
                     log.info("WS CUT-OFF %s (%s)", peer.connection_id, cause)
                     await connection.close(GOING_AWAY, "Going away")

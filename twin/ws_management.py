@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,9 @@ async def _manage(
         await send_fragmented(socket, data)
     except ConnectionClosed:
         return _error(410, "Gone", "GoneException", "Gone")
+    # The quota page does not say which way "idle" counts; users of the service report
+    # that a message either way keeps a connection (andyrichardson/subscriptionless#3).
+    peer.last_active = time.time()
     return _answer(200, "OK")
 
 

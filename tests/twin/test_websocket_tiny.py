@@ -256,3 +256,20 @@ def test_idle_and_maximum_duration_cut_offs(twin: Twin) -> None:
     code, after = run(busy())
     assert code == 1001
     assert TINY_LIVE_MAX_S - 1 <= after <= TINY_LIVE_MAX_S + 3
+
+
+def test_messages_sent_to_a_connection_keep_it_from_idling(twin: Twin) -> None:
+    api = management(twin)
+
+    async def listening() -> int:
+        async with connect(twin.ws_url + "?token=good-fay") as ws:
+            connection_id = (await echo(ws))["event"]["requestContext"]["connectionId"]
+            received = 0
+            for _ in range(TINY_LIVE_IDLE_S + 2):  # past the idle cut-off, sending nothing
+                await asyncio.sleep(1)
+                await asyncio.to_thread(api.post_to_connection, ConnectionId=connection_id, Data=b"{}")
+                await asyncio.wait_for(ws.recv(), 10)
+                received += 1
+            return received
+
+    assert run(listening()) == TINY_LIVE_IDLE_S + 2
