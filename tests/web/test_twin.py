@@ -111,7 +111,9 @@ def test_the_twins_page_connects_only_to_the_twin_though_its_header_allows_any_l
     for path in ("/", "/orders"):
         answer = httpx.get(cloud.site + path, timeout=30)
         assert "connect-src 'self' http://127.0.0.1:* " in answer.headers["content-security-policy"]
-        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root}"], path
+        # and the twin's WebSocket API (config.json's wsUrl), its origin alone.
+        ws_origin = cloud.twin.ws_url.rsplit("/", 1)[0]
+        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root} {ws_origin}"], path
 
 
 def test_through_the_twin_sign_out_revokes_at_the_twin_s_issuer(people: People, cloud: Cloud) -> None:
