@@ -5,7 +5,10 @@ local API and its development sign-in (as web/public/config.json does).
 As in the cloud without a custom domain, the header's CSP lets the page connect to any
 API (there every execute-api host of the region; here any loopback port,
 ``HEADER_API``), and index.html's CSP meta names exactly this one (ops/site_csp.py):
-every journey runs under the meta that closes the wildcard."""
+every journey runs under the meta that closes the wildcard. The live orders socket is
+uvicorn's ``/ws`` (SPEC "Live orders"), as web/public/config.json names it for `make
+run`; the header allows it as it allows the API, any loopback port (in the cloud
+``wss://`` of any execute-api host), and the meta names exactly it."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from twin.cdn import web_distribution
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
-HEADER_API = "http://127.0.0.1:*"
+HEADER_API = "http://127.0.0.1:* ws://127.0.0.1:*"
 
 
 def local_config(api_url: str) -> dict[str, str]:
@@ -32,6 +35,7 @@ def local_config(api_url: str) -> dict[str, str]:
         "scopePrefix": "",
         "signOutUrl": "",
         "revokeUrl": f"{api_url}/local-dev/revoke",
+        "wsUrl": f"{api_url.replace('http://', 'ws://', 1)}/ws",
     }
 
 
