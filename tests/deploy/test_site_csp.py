@@ -70,7 +70,12 @@ def test_the_origins_are_those_the_page_calls_from_its_config() -> None:
         "revokeUrl": f"{DOMAIN}/oauth2/revoke",
         "wsUrl": "wss://xyz987wsap.execute-api.us-east-1.amazonaws.com/dev",  # live orders
     }
-    assert connect_origins(config) == [API, COGNITO, DOMAIN, "wss://xyz987wsap.execute-api.us-east-1.amazonaws.com"]
+    assert connect_origins(config) == [
+        API,
+        COGNITO,
+        DOMAIN,
+        "wss://xyz987wsap.execute-api.us-east-1.amazonaws.com",
+    ]
     assert connect_origins({**config, "wsUrl": ""}) == [API, COGNITO, DOMAIN]  # live updates off
     twin = "http://127.0.0.1:3000"
     loopback = {"apiUrl": f"{twin}/dev", "authority": f"{twin}/.twin/issuer", "revokeUrl": ""}

@@ -41,7 +41,8 @@ def expect_live(page: Page) -> None:
 
 def another_cook_moves(stack: Stack, order_id: str, version: int, status: str) -> None:
     headers = {"Authorization": f"Bearer {stack.token('other-cook', STAFF)}", "If-Match": f'"v{version}"'}
-    moved = httpx.patch(f"{stack.api.url}/orders/{order_id}", json={"status": status}, headers=headers, timeout=10)
+    url = f"{stack.api.url}/orders/{order_id}"
+    moved = httpx.patch(url, json={"status": status}, headers=headers, timeout=10)
     assert moved.status_code == 200, moved.text
 
 
