@@ -18,7 +18,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import PHONE, People, Stack, shoot, sign_in
-from tests.web.test_journeys import STAFF, order_card, place_order_in_the_page, someone
+from tests.web.test_journeys import (
+    STAFF,
+    order_card,
+    place_order_in_the_page,
+    place_order_over_the_api,
+    someone,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,7 +42,7 @@ def signed_in_at(page: Page, stack: Stack, path: str, username: str, role: str) 
 
 def expect_live(page: Page) -> None:
     """The header's indicator says Live: the socket is open."""
-    expect(page.get_by_role("status").filter(has_text=re.compile("^Live$"))).to_be_visible()
+    expect(page.locator("header [data-live]")).to_have_text("Live")
 
 
 def another_cook_moves(stack: Stack, order_id: str, version: int, status: str) -> None:
@@ -120,3 +126,33 @@ def test_the_menu_marks_a_dish_the_chef_makes_unavailable_and_drops_one_the_chef
     expect(on_menu).to_have_count(0, timeout=LIVE_MS)
     expect(guest.locator('[data-dish="margherita"]')).to_be_visible()
     expect_live(guest)
+
+
+def test_a_dropped_socket_says_reconnecting_and_what_changed_meanwhile_shows_once_it_is_back(
+    people: People, stack: Stack
+) -> None:
+    """The socket through a relay the test controls (to the real /ws): cut, kept down
+    while an order is placed, then let through again."""
+    down = {"now": False}
+    relays: list[Any] = []
+
+    def relay(ws: Any) -> None:
+        if down["now"]:
+            ws.close()  # refused, as a server that is away
+            return
+        ws.connect_to_server()
+        relays.append(ws)
+
+    staff = people.page()
+    staff.route_web_socket(re.compile(r"/ws\?token="), relay)
+    signed_in_at(staff, stack, "/kitchen", someone("sam"), "staff")
+
+    down["now"] = True
+    relays[-1].close()
+    expect(staff.locator("header [data-live]")).to_have_text("Reconnecting…")
+    placed = place_order_over_the_api(stack, someone("dan"))
+    staff.wait_for_timeout(500)
+    expect(order_card(staff, placed["id"])).to_have_count(0)
+    down["now"] = False
+    expect_live(staff)
+    expect(order_card(staff, placed["id"])).to_contain_text("Marinara")

@@ -106,7 +106,8 @@ export function LiveIndicator() {
   const { session } = useAuth();
   if (session === null) return null;
   return (
-    <span role="status" className={`live live-${state}`} title={TITLES[state]} data-live={state}>
+    // Announced when it changes, without the status role the pages' own messages have.
+    <span aria-live="polite" className={`live live-${state}`} title={TITLES[state]} data-live={state}>
       {LABELS[state]}
     </span>
   );
