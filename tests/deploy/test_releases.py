@@ -19,6 +19,7 @@ from tests.deploy.stack import (
     FUNCTION_ARN,
     NEW_VERSION,
     SAMCONFIG,
+    STAND_IN_ATTRIBUTES,
     STAND_IN_IDS,
     TEMPLATE,
     Stack,
@@ -254,8 +255,18 @@ def test_the_dashboard_is_json_and_shows_what_the_operator_needs() -> None:
         assert metrics[("AWS/ApiGateway", metric)][0] == api, metric
     latency = [w for w in body["widgets"] if w["properties"].get("title", "").startswith("Latency")]
     assert [line[-1]["stat"] for line in latency[0]["properties"]["metrics"]] == ["p50", "p99"]
-    for metric in ("Errors", "Throttles"):
-        assert metrics[("AWS/Lambda", metric)] == [["FunctionName", STAND_IN_IDS["ApiFunction"]]], metric
+    api_function = ["FunctionName", STAND_IN_IDS["ApiFunction"]]
+    stream_function = ["FunctionName", STAND_IN_IDS["LiveStreamFunction"]]
+    assert metrics[("AWS/Lambda", "Throttles")] == [api_function]
+    assert metrics[("AWS/Lambda", "Errors")] == [api_function, stream_function]
+    # Live orders: the WebSocket API's stage, the stream consumer and its failure queue.
+    websocket = ["ApiId", STAND_IN_IDS["WebSocketApi"], "Stage", "prod"]
+    for metric in ("ConnectCount", "MessageCount", "ExecutionError", "ClientError"):
+        assert metrics[("AWS/ApiGateway", metric)] == [websocket], metric
+    assert metrics[("AWS/Lambda", "IteratorAge")] == [stream_function]
+    queue = STAND_IN_ATTRIBUTES[("LiveFailureQueue", "QueueName")]
+    assert metrics[("AWS/SQS", "ApproximateNumberOfMessagesVisible")] == [["QueueName", queue]]
+    assert "issue 24" not in json.dumps(body)
     table = ["TableName", STAND_IN_IDS["DataTable"]]
     index = [*table, "GlobalSecondaryIndexName", "GSI1"]  # the table's one index
     assert metrics[("AWS/DynamoDB", "ReadThrottleEvents")] == [table, index]
@@ -287,9 +298,11 @@ def test_the_dashboard_is_json_and_shows_what_the_operator_needs() -> None:
 
 
 def test_the_twin_serves_the_api_function_and_never_starts_the_hook() -> None:
-    """`make cloud` runs what the routes invoke; the hook exists only in a cloud deployment."""
+    """`make cloud` runs what the routes, the WebSocket API and the stream mapping invoke;
+    the hook exists only in a cloud deployment."""
     from twin.stack import load_stack
 
     stack = load_stack("default")
-    assert list(stack.functions) == ["ApiFunction"]
+    live = ["LiveAuthorizerFunction", "LiveSocketFunction", "LiveStreamFunction"]
+    assert sorted(stack.functions) == ["ApiFunction", *live]
     assert {route.function for route in stack.routes} == {"ApiFunction"}

@@ -3,9 +3,14 @@ the `websockets` client: who hears what, refusals, the SQLite change feed, expir
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import re
+import select
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.auth.tokens import AUDIENCE, ISSUER, Issuer
-from tests.e2e.conftest import Server, run_server
+from tests.e2e.conftest import ROOT, Server, run_server
 
 CUSTOMER = "orders:read orders:write"
 STAFF = "orders:read orders:write orders:admin"
@@ -157,8 +162,13 @@ def test_a_refused_handshake_answers_401_or_403_and_opens_nothing(live: Live, ca
     }[case]
     with pytest.raises(InvalidStatus) as refused:
         connect(live.ws_url(token), open_timeout=WAIT)
-    assert refused.value.response.status_code == status
-    assert json.loads(refused.value.response.body or b"{}")["status"] == status
+    response = refused.value.response
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(response.body or b"{}")["status"] == status
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="api"')
+    assert ("invalid_token" in challenge) == (case in ("bad token", "expired token"))
 
 
 def test_an_operators_committed_write_is_announced_and_a_rolled_back_one_never(live: Live) -> None:
@@ -222,3 +232,30 @@ def test_no_log_line_holds_a_token(live: Live) -> None:
     for token in live.tokens:
         assert token not in log
         assert token.split(".")[2] not in log
+
+
+def readme_snippet() -> str:
+    """The Python block of the README's "Connecting locally"."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Connecting locally") :]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_python_snippet_hears_its_pong_and_its_orders(live: Live) -> None:
+    code = readme_snippet().replace("127.0.0.1:8000", live.server.url.removeprefix("http://"))
+    env = {**os.environ, "TOKEN": live.token("judy")}
+    snippet = subprocess.Popen([sys.executable, "-u", "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+    assert snippet.stdout is not None
+
+    def printed() -> Any:
+        ready, _, _ = select.select([snippet.stdout], [], [], WAIT)
+        assert ready, "the snippet printed nothing"
+        return ast.literal_eval(snippet.stdout.readline())  # it prints each message's dict
+
+    try:
+        assert printed() == {"type": "pong"}
+        order = live.place("judy")
+        assert printed() == {"type": "order", "order": order}
+    finally:
+        snippet.kill()
+        snippet.wait()

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 from app.auth.middleware import REALM, verify_off_the_loop
 from app.auth.verify import InvalidToken
 from app.http.problems import problem_response
-from app.live.audience import Listener, admit
+from app.live.audience import READ_SCOPE, Listener, admit
 from app.live.local import CLOSE, Hub
 
 log = logging.getLogger("app.live")
@@ -36,6 +36,7 @@ PATH = "/ws"
 PONG = '{"type":"pong"}'
 NOT_UNDERSTOOD = json.dumps({"type": "error", "detail": 'The only message understood is {"action": "ping"}.'})
 POLICY_VIOLATION = 1008  # RFC 6455 7.4.1: the token has expired
+TRY_AGAIN_LATER = 1013  # RFC 6455 / IANA registry: the client fell too far behind (app.live.local)
 
 
 # uvicorn's websockets-sansio protocol (its default with `websockets` installed) logs
@@ -51,15 +52,19 @@ class SpuriousDenialError(logging.Filter):
         return not (record.msg == SPURIOUS and _DENIED.get())
 
 
-async def _refuse(websocket: WebSocket, status: int, detail: str) -> None:
+async def _refuse(websocket: WebSocket, status: int, detail: str, *, invalid_token: bool = False) -> None:
     _DENIED.set(True)
     log.info("live connection refused", extra={"path": PATH, "status": status, "reason": detail})
     if status == 401:
-        error = ', error="invalid_token"' if "token" in detail and "required" not in detail else ""
-        headers = {"WWW-Authenticate": REALM + error}
-        response = problem_response(401, detail, type_slug="unauthorized", headers=headers)
+        # RFC 6750 3.1: error="invalid_token" for a token presented and refused, none for no token.
+        challenge = REALM + (', error="invalid_token"' if invalid_token else "")
+        slug = "invalid-token" if invalid_token else "unauthorized"  # as the HTTP API's 401s
+        response = problem_response(401, detail, type_slug=slug, headers={"WWW-Authenticate": challenge})
     else:
-        response = problem_response(403, detail, type_slug="forbidden")
+        challenge = f'{REALM}, error="insufficient_scope", scope="{READ_SCOPE}"'
+        response = problem_response(
+            403, detail, type_slug="insufficient-scope", headers={"WWW-Authenticate": challenge}
+        )
     await websocket.send_denial_response(response)
 
 
@@ -71,7 +76,7 @@ async def _admit(websocket: WebSocket) -> Listener | None:
     try:
         principal = await verify_off_the_loop(websocket.app.state.verifier, token)
     except InvalidToken as error:
-        await _refuse(websocket, 401, str(error))
+        await _refuse(websocket, 401, str(error), invalid_token=True)
         return None
     now = int(time.time())
     exp = int(principal.claims["exp"])  # the verifier checked it is a finite number
@@ -79,7 +84,7 @@ async def _admit(websocket: WebSocket) -> Listener | None:
     if listener is None:
         await _refuse(websocket, 403, "Listening needs the scope orders:read or orders:admin.")
     elif listener.expires_at <= now:  # within the verifier's leeway, but already past exp
-        await _refuse(websocket, 401, "token has expired")
+        await _refuse(websocket, 401, "token has expired", invalid_token=True)
         return None
     return listener
 
@@ -110,6 +115,9 @@ async def _speak(websocket: WebSocket, queue: asyncio.Queue[str | None], expires
         except TimeoutError:
             break
         if text is CLOSE:
+            if time.time() < expires_at:
+                await websocket.close(TRY_AGAIN_LATER, "too far behind: reconnect and re-read")
+                return
             break
         await websocket.send_text(text)
     await websocket.close(POLICY_VIOLATION, "token expired")
