@@ -7,8 +7,8 @@ API (there every execute-api host of the region; here any loopback port,
 ``HEADER_API``), and index.html's CSP meta names exactly this one (ops/site_csp.py):
 every journey runs under the meta that closes the wildcard. The live orders socket is
 uvicorn's ``/ws`` (SPEC "Live orders"), as web/public/config.json names it for `make
-run`; the header allows it as it allows the API, any loopback port (in the cloud
-``wss://`` of any execute-api host), and the meta names exactly it."""
+run`; the header allows ``ws:`` on any loopback port (in the cloud ``wss:`` of any
+execute-api host, twin/cdn.py), and the meta names exactly this one."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from twin.cdn import web_distribution
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
-HEADER_API = "http://127.0.0.1:* ws://127.0.0.1:*"
+HEADER_API = "http://127.0.0.1:*"
 
 
 def local_config(api_url: str) -> dict[str, str]:
