@@ -171,6 +171,22 @@ describe("the live connection", () => {
     expect(sockets[0]?.closed).toBe(1000);
   });
 
+  it("never connects with an expired token: the session is over, signing in again is needed", () => {
+    const { connection, sockets, events } = harness({ token: token(T0 / 1000 - 1) });
+    connection.start();
+    expect(sockets).toHaveLength(0);
+    expect(events).toEqual(["state:reconnecting", "state:off", "expired"]);
+  });
+
+  it("takes a token without exp (not a JWT) for up to 2 hours", () => {
+    const { connection, sockets, last } = harness({ token: "opaque" });
+    connection.start();
+    last().accept();
+    vi.advanceTimersByTime(MAX_LIFETIME_MS - RENEW_MARGIN_MS);
+    expect(sockets).toHaveLength(2);
+    expect(sockets[0]?.closed).toBe(1000);
+  });
+
   it("closes on sign-out and stays closed", () => {
     const { connection, sockets, events, last } = harness({ token: token(T0 / 1000 + 3600) });
     connection.start();

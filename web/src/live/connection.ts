@@ -48,10 +48,10 @@ export interface LiveOptions {
   readonly now?: () => number;
 }
 
-/** The token's `exp` in epoch milliseconds, or 0 when it has none. */
+/** The token's `exp` in epoch milliseconds; Infinity when it names none (the 2 h cap still holds). */
 export function expiresAt(token: string): number {
   const exp = jwtPayload(token)?.exp;
-  return typeof exp === "number" ? exp * 1000 : 0;
+  return typeof exp === "number" ? exp * 1000 : Number.POSITIVE_INFINITY;
 }
 
 export class LiveConnection {
