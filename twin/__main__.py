@@ -333,8 +333,9 @@ class Twin:
         self.stack.notes.append(
             "web: CloudFront is a loopback server of web/dist with the template's routes function and "
             f"headers policy, its CSP naming {header_api} as API and the twin ({api_origin}) as issuer, "
-            "without upgrade-insecure-requests (no TLS here); index.html's CSP meta connects only to "
-            f"{api_origin}"
+            "without upgrade-insecure-requests (no TLS here), the region's wss: WebSocket APIs as "
+            f"ws://127.0.0.1:*; index.html's CSP meta connects only to {api_origin}"
+            + (f" and {self.live.ws_url.rsplit('/', 1)[0]} (wsUrl)" if self.live.ws_url else "")
         )
         self.site = serve_site(WEB_DIST, distribution, config, port=self.args.web_port)
         origin, _ = self.site.__enter__()

@@ -30,3 +30,9 @@ COLD ?= 5
 WARM ?= 50
 bench-twin: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
 	$(PY) -m bench.twin_report --artifact $(CLOUD_ARTIFACT) --cold $(COLD) --warm $(WARM)
+
+# Live orders through the twin: from a change's HTTP response to its message on a staff
+# WebSocket, the stream polled as Lambda polls it (bench/live_twin.py; target p95 <= 350 ms).
+.PHONY: bench-live-twin
+bench-live-twin: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
+	$(PY) -m bench.live twin

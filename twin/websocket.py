@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
@@ -63,8 +64,11 @@ def _json(status: int, payload: Any) -> Response:
     headers = Headers(
         {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close"}
     )
-    reasons = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
-    return Response(status, reasons.get(status, "Error"), headers, body)
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:  # a $connect integration's own status code
+        reason = "Error"
+    return Response(status, reason, headers, body)
 
 
 class WebSocketGateway:

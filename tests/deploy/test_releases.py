@@ -234,6 +234,10 @@ def test_sam_build_gives_the_hook_the_apis_artifact(sam_build: Callable[[str], P
     api = tree(build / "ApiFunction")
     assert "app/aws_lambda/pretraffic.py" in api
     assert tree(build / "PreTrafficHook") == api
+    # Live orders' three functions ship it too (lambda-build.mk), each its own handler.
+    assert "app/aws_lambda/live_stream.py" in api
+    for function in ("LiveAuthorizerFunction", "LiveSocketFunction", "LiveStreamFunction"):
+        assert tree(build / function) == api, function
 
 
 def widget_metrics(body: dict[str, Any]) -> dict[tuple[str, str], list[list[str]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -69,6 +70,23 @@ def mark_dish(twin: Twin, available: bool) -> None:
     chef = twin.bearer("chef", CUSTOMER, group="chef")
     dish = {"name": "Margherita", "price_cents": 1150, "available": available}
     assert httpx.put(f"{twin.url}/menu/margherita", json=dish, headers=chef, timeout=30).status_code == 200
+
+
+def test_start_up_says_what_stands_in_for_the_live_parts(twin: Twin) -> None:
+    log = twin.log()
+    assert re.search(
+        r"substituted websocket: the WebSocket API WebSocketApi at ws://127\.0\.0\.1:\d+/dev \(routes "
+        r"\$connect, \$default, \$disconnect, ping; \$connect through LiveAuthorizerFunction",
+        log,
+    )
+    assert re.search(r"@connections at http://127\.0\.0\.1:\d+/dev/@connections/ID", log)
+    assert (
+        "substituted stream: LiveStreamFunctionChanges reads DataTable's stream on the local server "
+        "4 times a second (Lambda's rate), batches of up to 100, 2 filter(s), 5 retries, bisecting, "
+        "partial batch failures, then the SQS queue serverless-api-dev-LiveFailureQueue-twin"
+    ) in log
+    for name in ("LiveAuthorizerFunction", "LiveSocketFunction", "LiveStreamFunction"):
+        assert f"twin: function serverless-api-dev-{name}: app.aws_lambda." in log
 
 
 def test_a_customer_hears_their_own_orders_staff_hear_all_others_none(twin: Twin) -> None:

@@ -139,15 +139,13 @@ def test_the_twins_page_connects_only_to_the_twin_though_its_header_allows_any_l
 ) -> None:
     # As the cloud's distribution without a custom domain: a coarse header (there any
     # execute-api host, here any loopback port) and index.html's meta naming this API.
-    # The live orders socket likewise: any loopback ws: port in the header, the twin's in the meta.
-    ws_url = httpx.get(cloud.site + "/config.json", timeout=30).json()["wsUrl"]
-    ws_origin = re.fullmatch(r"(ws://127\.0\.0\.1:\d+)/[^/]+", ws_url)
-    assert ws_origin, ws_url
     for path in ("/", "/orders"):
         answer = httpx.get(cloud.site + path, timeout=30)
         assert "connect-src 'self' http://127.0.0.1:* " in answer.headers["content-security-policy"]
         assert " ws://127.0.0.1:*" in answer.headers["content-security-policy"]
-        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root} {ws_origin.group(1)}"], path
+        # and the twin's WebSocket API (config.json's wsUrl), its origin alone.
+        ws_origin = cloud.twin.ws_url.rsplit("/", 1)[0]
+        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root} {ws_origin}"], path
 
 
 def test_through_the_twin_sign_out_revokes_at_the_twin_s_issuer(people: People, cloud: Cloud) -> None:
