@@ -45,9 +45,11 @@ bench-wrk:
 # the runtime supplies it) and the dev environment (moto's DynamoDB server, bench/dynamo.py).
 BENCH_ENVS := .venv-bench/.installed $(VENV)/.installed .venv-lambda/.installed
 
-# Live delivery first (bench/results/live.json): the run's publish step draws it.
-bench: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built $(BENCH_BUILD)/arm64/.built bench-wrk
+# Live delivery first, under uvicorn and through the twin (bench/results/live.json):
+# the run's publish step draws it.
+bench: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built $(BENCH_BUILD)/arm64/.built bench-wrk .venv-sam/.installed
 	$(PY) -m bench.live local
+	$(PY) -m bench.live twin
 	$(BENCH_PY) -m bench.run
 
 bench-smoke: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built
