@@ -108,9 +108,11 @@ docs-build: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --quiet
 
 # The site's pictures (home page, one guide, the README at phone width) in
-# docs/screenshots, from the strict build, in headless Chromium.
+# docs/screenshots, from the strict build, in headless Chromium. Material for MkDocs
+# loads Mermaid from a CDN, which the pictures do not reach: MERMAID_JS=path/to/
+# mermaid.min.js (from `npm pack mermaid@11`) draws the diagrams; without, their text.
 docs-screenshots: docs-build $(CHROMIUM)
-	$(PY) -m devtools.docs_screenshots
+	$(PY) -m devtools.docs_screenshots $(if $(MERMAID_JS),--mermaid $(MERMAID_JS))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench twin ops devtools web/scripts
