@@ -54,7 +54,7 @@ OVERFLOWING = """() => [...document.querySelectorAll('table')]
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from devtools.docs_screenshots import CHROMIUM, readme_on_a_phone
 
 
