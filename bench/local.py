@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import subjects
+
 ROOT = Path(__file__).resolve().parents[1]
 DEV_PYTHON = ROOT / ".venv" / "bin" / "python"
 LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
@@ -134,8 +136,16 @@ def measure(env: dict[str, str], *, seconds: int, rounds: int, connections: int 
 def local_env(jwks: Path, sqlite: Path) -> dict[str, str]:
     """`make run`'s local defaults, except for files (a temporary SQLite file, the
     benchmark's JWKS) and the rate limit: the default 120/minute would answer 429
-    to a load generator, so it stays on, in memory, at a limit never reached."""
+    to a load generator, so it stays on, in memory, at a limit never reached. The
+    issuer is the benchmark's own: the JWKS file holds its key, and the development
+    sign-in (served only for the local issuer) never overwrites a file it did not make."""
     keep = ("PATH", "HOME", "LANG", "TZ")
     env = {name: os.environ[name] for name in keep if name in os.environ}
-    env.update(APP_SQLITE_PATH=str(sqlite), APP_AUTH_JWKS_FILE=str(jwks), APP_RATE_LIMIT="1000000/second")
+    env.update(
+        APP_SQLITE_PATH=str(sqlite),
+        APP_AUTH_JWKS_FILE=str(jwks),
+        APP_AUTH_ISSUER=subjects.ISSUER,
+        APP_AUTH_AUDIENCE=subjects.AUDIENCE,
+        APP_RATE_LIMIT="1000000/second",
+    )
     return env

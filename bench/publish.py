@@ -145,14 +145,15 @@ def publish(
     failed = [v for v in verdicts if v.guard_failed]
     for v in failed:
         print(
-            f"regression guard: {v.target.figure} vs {report.SUBJECTS[v.target.baseline or '']} is "
+            f"regression guard: {v.target.figure.strip()} vs {report.SUBJECTS[v.target.baseline or '']} is "
             f"{v.ratio:.2f}x, more than 25% worse than the target {report.fmt_limit(v.target)}"
         )
     if smoke and failed:
         return 1
     if smoke:
         print(
-            "regression guard: as-deployed and SQLite cold starts, warm /hello: within 25% of their targets"
+            "regression guard: as-deployed and SQLite cold starts, warm /hello against the logged bare "
+            "hello: within 25% of their targets"
         )
         note = stale_note()
         if note:

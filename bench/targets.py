@@ -128,13 +128,25 @@ TARGETS = (
         1.5,
         baseline="typical_async",
         unit="us",
+        # Judged and published, not guarded. The bare hello writes no log line, and one
+        # line written to the same pipe costs it 1.16-1.67x of itself with the machine's
+        # state (README), so this ratio moves with the pipe, whatever our code does: a
+        # fresh-clone CI run read 2.26x where the run before read 1.74x, with ours
+        # against the logged bare hello at 1.56x and 1.45x. The guard is the row below.
+    ),
+    Target(
+        "warm_hello_vs_async_logged",
+        "  warm GET /hello (both write one log line)",
+        "warm",
+        "hello",
+        "max_ratio",
+        1.5,
+        baseline="typical_async_logged",
+        unit="us",
         guarded=True,
-        # Met (1.43x and 1.46x in the full runs). The bare hello writes no log line, and
-        # one line written to the same pipe costs it 1.16-1.67x of itself with the
-        # machine's state (README), so this ratio moves with that (1.40x and 1.66x in
-        # two fresh-clone smoke runs of the same day): the guard trips at 2.25x, above
-        # what that noise reaches, not at 1.875x.
-        guard_at=1.8,
+        # Like for like: the bare hello writing the same one line to the same pipe, so
+        # the pipe's cost is in both and what is left is our code's (1.21x-1.56x in the
+        # smoke runs of 2026-12-05). The guard trips at 1.875x.
     ),
     Target(
         "warm_order_p99",

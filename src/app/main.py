@@ -50,7 +50,7 @@ from app.orders.router import router as orders_router
 from app.ratelimit.factory import build_limiter
 from app.ratelimit.limiter import Limiter
 from app.ratelimit.middleware import RateLimitMiddleware
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, on_lambda
 from app.store import blocking
 from app.store.base import Store, StoreUnavailable
 from app.store.factory import build_store
@@ -131,10 +131,12 @@ def create_app(
     store: Store | None = None,
     limiter: Limiter | None = None,
     prefetch_keys: bool = False,
+    live: bool = False,
 ) -> FastAPI:
     """The app. ``prefetch_keys`` (the process's own app: Lambda's init, uvicorn's
     start) starts fetching the signing keys from a JWKS URL in the background
-    now, so the first token finds them fetched instead of waiting for the issuer."""
+    now, so the first token finds them fetched instead of waiting for the issuer.
+    ``live`` (uvicorn's app, never Lambda's): live orders at ``/ws`` (app.live.serve)."""
     verifier = verifier or build_verifier(settings)
     if prefetch_keys and isinstance(verifier.keys, JwksCache) and verifier.keys.url:
         verifier.keys.fetch_in_background()
@@ -163,7 +165,10 @@ def create_app(
             return await blocking.run(app.state.store.ping)
 
         app.state.health_checks["store"] = store_answers
+        feed = live_feed(app) if live else None
         yield
+        if feed is not None:
+            feed.stop()
         app.state.store.close()
 
     docs = settings.docs_enabled
@@ -202,7 +207,20 @@ def create_app(
         from app.devsignin.router import build_dev_signin, dev_signin_router
 
         add_routes(app, dev_signin_router(build_dev_signin(settings)))
+    if live:
+        # Imported only here: a deployed function never serves /ws (API Gateway's
+        # WebSocket API does) and pays nothing for it at init.
+        from app.live.serve import install
+
+        install(app, settings)
     return app
+
+
+def live_feed(app: FastAPI) -> Any:
+    """Under uvicorn, the change feed of live orders (app.live.serve), started with the store."""
+    from app.live.serve import start_feed
+
+    return start_feed(app)
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
@@ -221,7 +239,7 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
 try:
     settings = get_settings()
     configure_logging(settings.log_level)
-    app = create_app(settings, prefetch_keys=True)
+    app = create_app(settings, prefetch_keys=True, live=not on_lambda())
     handler = LambdaAdapter(app, max_body_bytes=settings.max_body_bytes)
     snapstart.register(handler)  # only when Lambda initialises this function for SnapStart
 finally:

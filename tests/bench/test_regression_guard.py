@@ -47,6 +47,7 @@ def run_with(cold: float = 100.0, warm: float = 100.0, deployed: float = 100.0) 
         "warm": {
             "ours": {"hello": ms(ours_warm)},
             "typical_async": {"hello": ms(async_hello)},
+            "typical_async_logged": {"hello": ms(async_hello)},
             "powertools": {"hello": ms(powertools)},
         },
     }
@@ -61,7 +62,7 @@ GUARDED = {
     "deployed_cold_hello",
     "cold_vs_typical",
     "cold_vs_typical_pyc",
-    "warm_hello_vs_async",
+    "warm_hello_vs_async_logged",
 }
 
 
@@ -74,7 +75,8 @@ def test_figures_on_target_pass_and_do_not_trip_the_guard() -> None:
 
 def test_a_miss_by_up_to_25_percent_is_reported_but_does_not_fail_the_guard() -> None:
     found = verdicts(run_with(cold=124, warm=124, deployed=124))
-    assert {key for key, v in found.items() if v.word == "MISS"} == GUARDED
+    # warm_hello_vs_async: judged and published, not guarded (its baseline logs nothing)
+    assert {key for key, v in found.items() if v.word == "MISS"} == GUARDED | {"warm_hello_vs_async"}
     assert not any(v.guard_failed for v in found.values())
 
 

@@ -23,7 +23,7 @@ from tests.deploy.test_users import _stacks
 from tests.docs.snippets import MAKE_RUN, ROOT, Snippet, all_snippets, parse
 from tests.e2e.conftest import run_server
 
-LOCAL = "http://127.0.0.1:8000"
+LOCAL = "127.0.0.1:8000"  # http:// and ws:// alike
 # Snippets that cannot run here (AWS, the twin, long campaigns) are few, each with its
 # reason; a new one is a decision, not a default.
 MAX_SKIPPED = 15
@@ -86,11 +86,12 @@ def run_local(snippet: Snippet, tmp_path: Path) -> None:
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
     with run_server(tmp_path, empty_store=False) as server:  # the demo menu, as make run has it
-        script = MAKE_RUN.sub("", snippet.script()).replace(LOCAL, server.url)
+        script = MAKE_RUN.sub("", snippet.script()).replace(LOCAL, server.url.removeprefix("http://"))
         result = subprocess.run(
             ["bash", "-c", PRELUDE + script],
             cwd=tmp_path,
             env=env,
+            stdin=subprocess.DEVNULL,  # an interactive client (python -m websockets) ends at EOF
             capture_output=True,
             text=True,
             timeout=120,
@@ -98,6 +99,8 @@ def run_local(snippet: Snippet, tmp_path: Path) -> None:
         )
     report = f"{snippet.name}\n--- script\n{script}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     assert result.returncode == 0, report
+    if "-m websockets" in script:  # the interactive client: connected, then EOF closed it
+        assert "Connected to ws://" in result.stdout, report
     calls = list(CALL.finditer(result.stderr))
     assert len(calls) == snippet.script().count("curl "), report
     for call in calls:

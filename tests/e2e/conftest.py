@@ -36,9 +36,15 @@ class Server:
 
 @contextmanager
 def run_server(
-    tmp_path: Path, env: dict[str, str] | None = None, *, empty_store: bool = True, port: int | None = None
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    *,
+    empty_store: bool = True,
+    port: int | None = None,
+    access_log: bool = False,
 ) -> Iterator[Server]:
-    """uvicorn as `make run` starts it; ``empty_store`` turns the local demo menu off."""
+    """uvicorn as `make run` starts it; ``empty_store`` turns the local demo menu off;
+    ``access_log`` keeps uvicorn's own access lines (`make run` has them)."""
     port = port or free_port()
     log_path = tmp_path / f"uvicorn-{port}.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
@@ -60,7 +66,7 @@ def run_server(
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--no-access-log",
+                *([] if access_log else ["--no-access-log"]),
                 "--no-proxy-headers",
             ],
             cwd=tmp_path,

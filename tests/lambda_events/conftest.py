@@ -6,6 +6,7 @@ The fixtures under fixtures/ are committed outputs of:
   sam local generate-event s3 put                      > s3-put.json
   sam local generate-event sqs receive-message         > sqs-receive.json
   sam local generate-event cloudwatch scheduled-event  > scheduled.json
+  sam local generate-event dynamodb update             > dynamodb-update.json
 """
 
 from __future__ import annotations

@@ -81,15 +81,20 @@ class AuthenticationMiddleware:
         await self.app(scope, receive, send)
 
     async def _verify(self, token: str) -> Principal:
-        header = self.verifier.header(token)
-        try:
-            # A known key (or a kid no fetch can bring now): answered inline.
-            return self.verifier.verify(token, header, wait=False)
-        except FetchPending:
-            # Finding the key means a JWKS fetch, ours or one already running,
-            # which blocks for up to its timeout: never on the event loop, or
-            # every other request under uvicorn waits with it.
-            return await anyio.to_thread.run_sync(self.verifier.verify, token, header)
+        return await verify_off_the_loop(self.verifier, token)
+
+
+async def verify_off_the_loop(verifier: TokenVerifier, token: str) -> Principal:
+    """The token's principal (or InvalidToken), never blocking the event loop."""
+    header = verifier.header(token)
+    try:
+        # A known key (or a kid no fetch can bring now): answered inline.
+        return verifier.verify(token, header, wait=False)
+    except FetchPending:
+        # Finding the key means a JWKS fetch, ours or one already running,
+        # which blocks for up to its timeout: never on the event loop, or
+        # every other request under uvicorn waits with it.
+        return await anyio.to_thread.run_sync(verifier.verify, token, header)
 
 
 class DenyByDefaultMiddleware:

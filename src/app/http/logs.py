@@ -190,6 +190,25 @@ def _with_metrics(entry: dict[str, Any], metrics: dict[str, Any]) -> str:
     )
 
 
+class NoQueryString(logging.Filter):
+    """uvicorn logs each WebSocket handshake with its path and query string
+    (``127.0.0.1:5000 - "WebSocket /ws?token=..." [accepted]``, on ``uvicorn.error``,
+    through uvicorn's own handler). A WebSocket's access token rides in the query
+    (browsers cannot set its headers), so these lines keep the path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and "WebSocket" in str(record.msg):
+            record.args = tuple(
+                arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+# The server's loggers whose lines may name a WebSocket's URL.
+SERVER_LOGGERS = ("uvicorn.error", "uvicorn.access")
+
+
 # The handler configure_logging installed, and the filters it was given.
 _installed: tuple[logging.StreamHandler[Any], int] | None = None
 
@@ -257,3 +276,7 @@ def configure_logging(level: str) -> None:
     app_level = logging.getLevelName(level)
     root.setLevel(max(LIBRARY_LEVEL, app_level))
     logging.getLogger(APP_LOGGER).setLevel(app_level)
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if not any(isinstance(f, NoQueryString) for f in server_logger.filters):
+            server_logger.addFilter(NoQueryString())

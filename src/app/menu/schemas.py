@@ -6,7 +6,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.http.fields import WholeNumber
-from app.store.base import MenuItem
+from app.menu.wire import item_dict as item_dict  # pydantic-free (the live path), re-exported
 
 ITEM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 ItemId = Annotated[
@@ -46,7 +46,3 @@ class MenuItemOut(BaseModel):
 
 class MenuOut(BaseModel):
     items: list[MenuItemOut]
-
-
-def item_dict(item: MenuItem) -> dict[str, object]:
-    return {"id": item.id, "name": item.name, "price_cents": item.price_cents, "available": item.available}

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.http.fields import WholeNumber
 from app.menu.schemas import ITEM_ID_PATTERN
 from app.orders.ids import ORDER_ID_PATTERN
-from app.store.base import Order, OrderStatus
+from app.orders.wire import order_dict as order_dict  # pydantic-free (the live path), re-exported
+from app.orders.wire import order_json as order_json
+from app.store.base import OrderStatus
 
 OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN, examples=["01JDQ3V8Y6Q0W6D3W6X4T9M2KZ"])]
 
@@ -72,32 +74,6 @@ class OrderPageOut(BaseModel):
 
 class OpenOrdersOut(BaseModel):
     items: list[OrderOut]
-
-
-def order_dict(order: Order) -> dict[str, object]:
-    return {
-        "id": order.id,
-        "customer": order.customer,
-        "status": order.status,
-        "lines": [
-            {
-                "item_id": line.item_id,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price_cents": line.unit_price_cents,
-            }
-            for line in order.lines
-        ],
-        "total_cents": order.total_cents,
-        "note": order.note,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "version": order.version,
-    }
-
-
-def order_json(order: Order) -> str:
-    return json.dumps(order_dict(order), separators=(",", ":"))
 
 
 def order_etag(version: int) -> str:

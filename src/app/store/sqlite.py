@@ -67,7 +67,11 @@ CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
 """
 
 
-def _order_from_row(row: sqlite3.Row) -> Order:
+def menu_from_row(row: sqlite3.Row) -> MenuItem:
+    return MenuItem(row["id"], row["name"], row["price_cents"], bool(row["available"]))
+
+
+def order_from_row(row: sqlite3.Row) -> Order:
     return Order(
         id=row["id"],
         customer=row["customer"],
@@ -168,12 +172,12 @@ class SqliteStore:
     def list_menu(self) -> list[MenuItem]:
         with self._read() as conn:
             rows = conn.execute("SELECT * FROM menu_items ORDER BY id").fetchall()
-        return [MenuItem(r["id"], r["name"], r["price_cents"], bool(r["available"])) for r in rows]
+        return [menu_from_row(row) for row in rows]
 
     def get_menu_item(self, item_id: str) -> MenuItem | None:
         with self._read() as conn:
             row = conn.execute("SELECT * FROM menu_items WHERE id = ?", (item_id,)).fetchone()
-        return MenuItem(row["id"], row["name"], row["price_cents"], bool(row["available"])) if row else None
+        return menu_from_row(row) if row else None
 
     def get_menu_items(self, item_ids: list[str]) -> dict[str, MenuItem]:
         unique = sorted(set(item_ids))
@@ -182,7 +186,7 @@ class SqliteStore:
         marks = ",".join("?" * len(unique))
         with self._read() as conn:
             rows = conn.execute(f"SELECT * FROM menu_items WHERE id IN ({marks})", unique).fetchall()  # noqa: S608
-        return {r["id"]: MenuItem(r["id"], r["name"], r["price_cents"], bool(r["available"])) for r in rows}
+        return {row["id"]: menu_from_row(row) for row in rows}
 
     def put_menu_item(self, item: MenuItem) -> bool:
         with self._write() as conn:
@@ -232,7 +236,7 @@ class SqliteStore:
     def get_order(self, order_id: str) -> Order | None:
         with self._read() as conn:
             row = conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-        return _order_from_row(row) if row else None
+        return order_from_row(row) if row else None
 
     def list_orders(self, customer: str, *, limit: int, after: str | None) -> OrderPage:
         query = "SELECT * FROM orders WHERE customer = ?"
@@ -244,7 +248,7 @@ class SqliteStore:
         params.append(limit + 1)
         with self._read() as conn:
             rows = conn.execute(query, params).fetchall()
-        orders = [_order_from_row(row) for row in rows[:limit]]
+        orders = [order_from_row(row) for row in rows[:limit]]
         more = len(rows) > limit
         return OrderPage(items=orders, next_after=orders[-1].id if more and orders else None)
 
@@ -255,7 +259,7 @@ class SqliteStore:
                 f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY id LIMIT ?",  # noqa: S608 - placeholders
                 (*sorted(OPEN_STATUSES), limit),
             ).fetchall()
-        return [_order_from_row(row) for row in rows]
+        return [order_from_row(row) for row in rows]
 
     def update_order(self, order: Order, *, expected_version: int) -> None:
         with self._write() as conn:
