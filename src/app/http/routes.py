@@ -64,7 +64,9 @@ def api_router(**options: Any) -> APIRouter:
     """An ``APIRouter`` whose routes see the serving app's dependency overrides,
     with clean operation ids."""
     return APIRouter(
-        dependency_overrides_provider=ServingAppOverrides(), generate_unique_id_function=operation_id, **options
+        dependency_overrides_provider=ServingAppOverrides(),
+        generate_unique_id_function=operation_id,
+        **options,
     )
 
 
