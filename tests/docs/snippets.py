@@ -1,4 +1,4 @@
-"""The shell snippets of README.md and docs/*.md, as a reader copies them.
+"""The shell snippets of README.md, CONTRIBUTING.md and docs/*.md, as a reader copies them.
 
 A snippet is a fenced ```bash, ```sh, ```shell or ```console block, also inside a tab
 or an admonition (indented). `<!-- snippet: skip (reason) -->` on the line before the
@@ -44,7 +44,7 @@ class Snippet:
 
 
 def pages() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def parse(path: Path, text: str | None = None) -> list[Snippet]:
