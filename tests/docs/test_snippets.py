@@ -27,13 +27,20 @@ LOCAL = "127.0.0.1:8000"  # http:// and ws:// alike
 # Snippets that cannot run here (AWS, the twin, long campaigns) are few, each with its
 # reason; a new one is a decision, not a default.
 MAX_SKIPPED = 15
+# Each call's status goes to stderr and its output, in order, to a file of its own in
+# $SNIPPET_BODIES (numbered by a count of the files: calls in $(...) share no variables).
 PRELUDE = r"""set -euo pipefail
 curl() {
-  local auth=no arg
+  local auth=no arg n
   for arg in "$@"; do case "$arg" in "Authorization: Bearer "*) auth=yes;; esac; done
-  command curl -w "%{stderr}SNIPPET-HTTP %{http_code} %{method} %{url_effective} auth=$auth\n" "$@"
+  n=$(find "$SNIPPET_BODIES" -type f | wc -l)
+  command curl -w "%{stderr}SNIPPET-HTTP %{http_code} %{method} %{url_effective} auth=$auth\n" "$@" \
+    | tee "$SNIPPET_BODIES/$(printf %03d "$n")"
 }
 """
+# A comment line showing JSON right after a curl line is what that call prints; `...`
+# ends what is shown.
+SHOWN = re.compile(r"^# (?P<json>[{\[].*)$")
 CALL = re.compile(
     r"^SNIPPET-HTTP (?P<status>\d{3}) (?P<method>\S+) (?P<url>\S+) auth=(?P<auth>yes|no)$", re.M
 )
@@ -84,7 +91,9 @@ def aws() -> Iterator[dict[str, Any]]:
 def run_local(snippet: Snippet, tmp_path: Path) -> None:
     # The reader's working directory is the repository's: `.venv/bin/python` is there.
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    bodies = tmp_path / "bodies"
+    bodies.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")} | {"SNIPPET_BODIES": str(bodies)}
     with run_server(tmp_path, empty_store=False) as server:  # the demo menu, as make run has it
         script = MAKE_RUN.sub("", snippet.script()).replace(LOCAL, server.url.removeprefix("http://"))
         result = subprocess.run(
@@ -103,10 +112,28 @@ def run_local(snippet: Snippet, tmp_path: Path) -> None:
         assert "Connected to ws://" in result.stdout, report
     calls = list(CALL.finditer(result.stderr))
     assert len(calls) == snippet.script().count("curl "), report
+    outputs = [path.read_text() for path in sorted(bodies.iterdir())]
+    for index, shown in shown_outputs(snippet.script()):
+        prefix = shown.split("...", 1)[0]
+        assert outputs[index].strip().startswith(prefix), (
+            f"call {index + 1} printed {outputs[index]!r}\n{report}"
+        )
     for call in calls:
         status = int(call["status"])
         expected_refusal = status == 401 and call["auth"] == "no"
         assert status < 400 or expected_refusal, f"{call['method']} {call['url']}: {status}\n{report}"
+
+
+def shown_outputs(script: str) -> list[tuple[int, str]]:
+    """(the curl call's index, the JSON the docs show it printing), in script order."""
+    shown, calls, previous = [], 0, ""
+    for line in script.splitlines():
+        match = SHOWN.match(line.strip())
+        if match and "curl " in previous:
+            shown.append((calls - 1, match["json"]))
+        calls += line.count("curl ")
+        previous = line
+    return shown
 
 
 def run_make_user(snippet: Snippet, aws: dict[str, Any]) -> None:
