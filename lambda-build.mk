@@ -1,4 +1,4 @@
-# How `sam build` builds ApiFunction and PreTrafficHook (template.yaml: BuildMethod: makefile).
+# How `sam build` builds ApiFunction, PreTrafficHook and the Live* functions (template.yaml: BuildMethod: makefile).
 #
 # SAM runs `make --makefile <repo>/Makefile build-ApiFunction` with ARTIFACTS_DIR
 # set to the function's build directory; the Makefile includes this file. What
@@ -73,3 +73,9 @@ build-ApiFunction:
 # own, so the recipe runs twice, about 12 s each here).
 .PHONY: build-PreTrafficHook
 build-PreTrafficHook: build-ApiFunction
+
+# Live orders (issue 24): the WebSocket authorizer, the socket routes and the stream
+# consumer ship the same artifact too, each with its own handler
+# (app.aws_lambda.live_*.handler), which imports no FastAPI.
+.PHONY: build-LiveAuthorizerFunction build-LiveSocketFunction build-LiveStreamFunction
+build-LiveAuthorizerFunction build-LiveSocketFunction build-LiveStreamFunction: build-ApiFunction

@@ -5,6 +5,7 @@
 #                     /hello only, fewer repetitions; fails when a guarded ratio is more
 #                     than 25% worse than its target
 #   make bench-lock   re-pin requirements/bench.txt (needs network)
+#   make scaling      the scaling model on paper, from the published run (docs/scaling.md)
 #
 # The artifact is built by `sam build` exactly as for a deploy (lambda-build.mk), in
 # a build directory of the suite's own (.aws-sam/bench/<arch>), and rebuilt only when
@@ -16,7 +17,7 @@ BENCH_BUILD := .aws-sam/bench
 BENCH_INPUTS := $(shell find src/app -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null) \
 	lambda-build.mk requirements/runtime.txt template.yaml
 
-.PHONY: bench bench-smoke bench-lock bench-wrk
+.PHONY: bench bench-smoke bench-lock bench-wrk scaling
 
 .venv-bench/.installed: requirements/bench.txt
 	$(call venv,.venv-bench,$(PY313),requirements/bench.txt)
@@ -52,3 +53,8 @@ bench-smoke: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built
 
 bench-lock:
 	uv pip compile --universal --python-version 3.13 --generate-hashes --no-header -q requirements/bench.in -o requirements/bench.txt
+
+# The scaling model (docs/scaling.md): what breaks first at 10x, 100x and 1000x today's
+# traffic, from the published run's durations (bench/results/latest.json); instant.
+scaling: $(VENV)/.installed
+	$(PY) -m bench.scaling

@@ -14,6 +14,13 @@ at 1,769 MB, proportionally less below): duration(M) = d * max(1, 1769 / M).
 That scaling treats the whole duration as CPU work; the part spent waiting on
 DynamoDB does not grow at low memory, so low sizes are overestimated.
 
+Live orders (issue 24): what a million changes cost when each is delivered to N
+WebSocket connections (``live_model``): API Gateway's WebSocket messages (metered in
+32 KB units) and connection minutes, the stream consumer's invocations and compute,
+and its Query of the connections table. The stream itself costs nothing here:
+"GetRecords API calls invoked by AWS Lambda as part of DynamoDB triggers are free"
+(DynamoDB pricing, DynamoDB Streams).
+
 Left out: cold starts (INIT is billed since 1 August 2025 but is a small share of
 a warm-heavy load), free tiers, data transfer, CloudWatch Logs ingestion of the
 access-log line (about 0.5-0.8 KB per request), the table's storage, point-in-time
@@ -74,6 +81,54 @@ def per_million(duration_us: float, memory_mb: int, rru: float, wru: float) -> d
     return {**parts, "total": sum(parts.values()), "billed_ms": billed_ms}
 
 
+# Live orders. WebSocket APIs: $1.00 per million messages (first billion a month; a
+# message is metered in 32 KB units) and $0.25 per million connection minutes
+# (API_GATEWAY_PRICING). The stream's reads by Lambda: free (DYNAMODB_PRICING).
+WEBSOCKET_MESSAGE_USD = 1.00 / 1e6
+WEBSOCKET_CONNECTION_MINUTE_USD = 0.25 / 1e6
+WEBSOCKET_MESSAGE_UNIT_BYTES = 32 * 1024
+STREAM_READ_BY_LAMBDA_USD = 0.0
+# Assumed, not measured (no cloud here): an order message is about 600 bytes; the
+# consumer spends about 5 ms per change on its own (record, Query) and about 10 ms per
+# post_to_connection (one in-region HTTPS call on a kept-alive connection, made one after
+# another); at 256 MB (template.yaml) it has a sixth of a vCPU, counted as is.
+LIVE_MESSAGE_BYTES = 600
+LIVE_BASE_MS = 5
+LIVE_POST_MS = 10
+LIVE_MEMORY_MB = 256
+MEMBERSHIP_ITEM_BYTES = 100  # a connections-table membership item (app/live/dynamo_registry.py)
+CONNECTIONS = (1, 10, 100, 1000)
+MINUTES_A_MONTH = 30 * 24 * 60
+
+
+def live_per_million_changes(connections: int) -> dict[str, float]:
+    """A million changes, each delivered to ``connections`` connections, one stream
+    invocation per change (the worst case: Lambda batches up to 100 when they queue)."""
+    messages = MILLION * connections * math.ceil(LIVE_MESSAGE_BYTES / WEBSOCKET_MESSAGE_UNIT_BYTES)
+    billed_ms = LIVE_BASE_MS + LIVE_POST_MS * connections
+    # One Query per change reading every membership: 0.5 RRU per 4 KB (eventually consistent).
+    rru = 0.5 * max(1, math.ceil(connections * MEMBERSHIP_ITEM_BYTES / 4096))
+    parts = {
+        "websocket_messages": messages * WEBSOCKET_MESSAGE_USD,
+        "lambda_requests": MILLION * LAMBDA_REQUEST_USD,
+        "lambda_compute": MILLION * billed_ms / 1000 * LIVE_MEMORY_MB / 1024 * LAMBDA_ARM64_GB_SECOND_USD,
+        "dynamodb": MILLION * rru * DYNAMODB_RRU_USD,
+        "stream_reads": MILLION * STREAM_READ_BY_LAMBDA_USD,
+    }
+    return {
+        **parts,
+        "total": sum(parts.values()),
+        "messages": messages,
+        "billed_ms": billed_ms,
+        # Separate: connections cost by the minute whether or not anything changes.
+        "connections_month": connections * MINUTES_A_MONTH * WEBSOCKET_CONNECTION_MINUTE_USD,
+    }
+
+
+def live_model() -> list[dict[str, Any]]:
+    return [{"connections": n, **live_per_million_changes(n)} for n in CONNECTIONS]
+
+
 def model(results: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for kind in KINDS:
@@ -85,7 +140,7 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
                 {"kind": kind.label, "memory_mb": memory, "duration_us": found["median"],
                  **per_million(found["median"], memory, kind.rru, kind.wru)}
             )  # fmt: skip
-    return {"prices_recorded": PRICES_RECORDED, "rows": rows}
+    return {"prices_recorded": PRICES_RECORDED, "rows": rows, "live": live_model()}
 
 
 def render(found: dict[str, Any]) -> str:
@@ -101,6 +156,18 @@ def render(found: dict[str, Any]) -> str:
             f"  {r['kind']:45} {r['memory_mb']:>5} {r['billed_ms']:>5}ms ${lam:>7.2f} ${r['http_api']:>8.2f} "
             f"${r['dynamodb']:>8.2f} ${r['total']:>7.2f}"
         )
+    lines.append(
+        f"cost of 1M changes delivered to N WebSocket connections ({API_GATEWAY_PRICING}; stream reads by"
+        f" Lambda free, {DYNAMODB_PRICING}):"
+    )
+    heading = ("connections", "messages", "Lambda", "DynamoDB", "total", "per conn-month")
+    lines.append("  " + " ".join(f"{h:>{w}}" for h, w in zip(heading, (11, 9, 8, 9, 9, 15), strict=True)))
+    for r in found.get("live", []):
+        lam = r["lambda_requests"] + r["lambda_compute"]
+        lines.append(
+            f"  {r['connections']:>11} ${r['websocket_messages']:>8.2f} ${lam:>7.2f} ${r['dynamodb']:>8.2f}"
+            f" ${r['total']:>8.2f} ${r['connections_month'] / r['connections']:>14.4f}"
+        )
     return "\n".join(lines)
 
 
@@ -114,5 +181,17 @@ def markdown(found: dict[str, Any]) -> str:
         lines.append(
             f"| {r['kind']} | {r['memory_mb']} MB | {r['billed_ms']} ms | ${lam:.2f} | ${r['http_api']:.2f} "
             f"| ${r['dynamodb']:.2f} | ${r['total']:.2f} |"
+        )
+    lines += [
+        "",
+        "| 1M changes, each to N connections | WebSocket messages | Lambda (stream consumer) "
+        "| DynamoDB (Query) | stream reads | total | N connections for a month |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in found.get("live", []):
+        lam = r["lambda_requests"] + r["lambda_compute"]
+        lines.append(
+            f"| {r['connections']} | ${r['websocket_messages']:.2f} | ${lam:.2f} ({r['billed_ms']} ms) "
+            f"| ${r['dynamodb']:.2f} | $0.00 | ${r['total']:.2f} | ${r['connections_month']:.2f} |"
         )
     return "\n".join(lines)

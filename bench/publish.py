@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cost, importtime, report, subjects
+from bench import charts, cost, importtime, report, scaling, subjects
 from bench.subjects import PYTHON_FLAGS
 from bench.workspace import Profile
 
@@ -141,6 +141,13 @@ def publish(
         (RESULTS / "latest.md").write_text(
             report.markdown(results) + "\n\n" + cost.markdown(results["cost"]) + "\n"
         )
+        # The performance page's charts and the scaling page's tables, from the figures
+        # just published.
+        for path in [
+            *charts.write(charts.with_live(results), charts.DOCS_IMG),
+            scaling.write(results, RESULTS / "scaling.md"),
+        ]:
+            print(f"bench: wrote {path}")
 
     failed = [v for v in verdicts if v.guard_failed]
     for v in failed:

@@ -174,14 +174,19 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 
 def site_config(outputs: dict[str, str], config_file: Path | None) -> dict[str, Any]:
-    """The web app's runtime config.json: the stack's WebConfig output, or a file."""
+    """The web app's runtime config.json: the stack's WebConfig output, or a file; and
+    live orders' ``wsUrl``, the stack's WebSocketUrl output, unless the file sets one
+    (an empty one turns live updates off)."""
     if config_file is not None:
-        return dict(json.loads(config_file.read_text()))
-    if "WebConfig" not in outputs:
+        config = dict(json.loads(config_file.read_text()))
+    elif "WebConfig" not in outputs:
         raise SystemExit(
             "deploy: the stack trusts an external issuer (no WebConfig output): pass --config FILE"
         )
-    return dict(json.loads(outputs["WebConfig"]))
+    else:
+        config = dict(json.loads(outputs["WebConfig"]))
+    config.setdefault("wsUrl", outputs.get("WebSocketUrl", ""))
+    return config
 
 
 def run(command: list[str], **kwargs: Any) -> None:

@@ -30,21 +30,24 @@ from urllib.parse import urlsplit
 # revocation endpoint (Cognito's hosted domain, where its token endpoint is too).
 # signOutUrl is a navigation, not a fetch: connect-src does not govern it. An external
 # issuer (--config) whose token endpoint is on yet another origin is refused by the
-# header too, which names only AuthIssuer.
-CONNECT_FIELDS = ("apiUrl", "authority", "revokeUrl")
+# header too, which names only AuthIssuer. wsUrl: live orders' WebSocket API (wss:;
+# CSP Level 3 lets 'self' match ws: and wss: only on the page's own host, and this one
+# is the API's), empty when live updates are off.
+CONNECT_FIELDS = ("apiUrl", "authority", "revokeUrl", "wsUrl")
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _PORT = r"(?::(?:[1-9][0-9]{0,4}))?"
 # RFC 6454 3.2 origins, serialised (section 6.2): a scheme, a lowercase host, a port.
-_HTTPS_ORIGIN = re.compile(rf"https://{_LABEL}(?:\.{_LABEL})*{_PORT}")
-_LOOPBACK_ORIGIN = re.compile(rf"http://(?:127\.0\.0\.1|localhost|\[::1\]){_PORT}")
+# wss: and ws: are the WebSocket API's (RFC 6455 3), held to the same rules.
+_HTTPS_ORIGIN = re.compile(rf"(?:https|wss)://{_LABEL}(?:\.{_LABEL})*{_PORT}")
+_LOOPBACK_ORIGIN = re.compile(rf"(?:http|ws)://(?:127\.0\.0\.1|localhost|\[::1\]){_PORT}")
 _HEAD = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
 _CSP_META = re.compile(r"http-equiv\s*=\s*[\"']?content-security-policy", re.IGNORECASE)
 
 
 def checked_origin(origin: str, *, loopback_http: bool = False) -> str:
-    """``origin`` if it is a plain https origin (or, with ``loopback_http``, an http
-    one on loopback, the twin's); ValueError for anything else: a path, a user,
+    """``origin`` if it is a plain https (or wss) origin (or, with ``loopback_http``,
+    an http or ws one on loopback, the twin's); ValueError for anything else: a path, a user,
     a quote, a space, a wildcard, upper case."""
     plain = _HTTPS_ORIGIN.fullmatch(origin) or (loopback_http and _LOOPBACK_ORIGIN.fullmatch(origin))
     port = origin.rpartition(":")[2]

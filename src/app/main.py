@@ -28,6 +28,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.middleware import Middleware
 
 from app import __version__
+from app.auth.factory import build_verifier
 from app.auth.keys import JwksCache
 from app.auth.middleware import AuthenticationMiddleware, DenyByDefaultMiddleware
 from app.auth.router import router as auth_router
@@ -58,20 +59,6 @@ from app.system.router import router as system_router
 
 DOCS_PREFIXES = ("/docs", "/redoc")
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-
-
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """Once per container: the key cache lives as long as the verifier."""
-    jwks_file = settings.jwks_file
-    keys = JwksCache(file=jwks_file) if jwks_file else JwksCache(url=settings.jwks_url)
-    return TokenVerifier(
-        keys,
-        issuer=settings.auth_issuer,
-        audiences=settings.auth_audience,
-        scope_prefix=settings.auth_scope_prefix,
-        group_roles=settings.group_roles,
-        token_use=settings.auth_token_use,
-    )
 
 
 def dynamodb_client(settings: Settings) -> Any:

@@ -110,11 +110,15 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str, context
         if not any(glob_matches(r, resource) for r in listed(statement["Resource"])):
             return False
         for operator, tests in statement.get("Condition", {}).items():
+            assert operator in ("StringEquals", "StringNotEquals", "ArnLike"), operator
             for key, wanted in tests.items():
-                hit = context.get(key) in listed(wanted)
-                if (operator == "StringEquals") != hit:
+                value = context.get(key)
+                if operator == "ArnLike":  # a pattern, as a Resource is
+                    hit = value is not None and any(glob_matches(w, value) for w in listed(wanted))
+                else:
+                    hit = value in listed(wanted)
+                if (operator != "StringNotEquals") != hit:
                     return False
-                assert operator in ("StringEquals", "StringNotEquals"), operator
         return True
 
     matching = [s for s in statements if applies(s)]

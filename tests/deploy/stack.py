@@ -175,6 +175,46 @@ STAND_IN_ATTRIBUTES = {
         "arn:aws:cloudfront::123456789012:function/serverless-api-dev-web-routes"
     ),
 }
+# Live orders (issue 24): the WebSocket API, its connections table, queue and functions.
+HERE_ARN = "arn:aws:{}:us-east-1:123456789012"
+WEBSOCKET_API = "w5s0ck3t1d"
+STAND_IN_IDS.update(
+    WebSocketApi=WEBSOCKET_API,
+    WebSocketAuthorizer="auth01",
+    WebSocketSocketIntegration="integ01",
+    WebSocketDeployment="deploy01",
+    WebSocketPingRoute="route01",
+    WebSocketDefaultRoute="route02",
+    **{
+        name: f"serverless-api-dev-{name}-Ab12Cd34"
+        for name in (
+            "ConnectionsTable",
+            "LiveAuthorizerFunction",
+            "LiveSocketFunction",
+            "LiveStreamFunction",
+            "LiveLogGroup",
+            "WebSocketAccessLogGroup",
+            "LiveFailureQueueDepthAlarm",
+        )
+    },
+    LiveFailureQueue="https://sqs.us-east-1.amazonaws.com/123456789012/serverless-api-dev-LiveFailureQueue-Ab12Cd34",
+)
+CONNECTIONS_TABLE_ARN = f"{HERE_ARN.format('dynamodb')}:table/{STAND_IN_IDS['ConnectionsTable']}"
+STAND_IN_ATTRIBUTES.update(
+    {
+        ("DataTable", "StreamArn"): f"{TABLE_ARN}/stream/2026-12-05T00:00:00.000",
+        ("ConnectionsTable", "Arn"): CONNECTIONS_TABLE_ARN,
+        ("LiveFailureQueue", "Arn"): f"{HERE_ARN.format('sqs')}:serverless-api-dev-LiveFailureQueue-Ab12Cd34",
+        ("LiveFailureQueue", "QueueName"): "serverless-api-dev-LiveFailureQueue-Ab12Cd34",
+        ("WebSocketAccessLogGroup", "Arn"): (
+            f"arn:aws:logs:us-east-1:123456789012:log-group:{STAND_IN_IDS['WebSocketAccessLogGroup']}:*"
+        ),
+        **{
+            (name, "Arn"): f"arn:aws:lambda:us-east-1:123456789012:function:{STAND_IN_IDS[name]}"
+            for name in ("LiveAuthorizerFunction", "LiveSocketFunction", "LiveStreamFunction")
+        },
+    }
+)
 
 
 class Stack(Evaluator):

@@ -28,6 +28,8 @@ def test_alarms_watch_5xx_rate_errors_throttles_and_duration_and_notify_the_topi
         "Api5xxRateAlarm",
         "FunctionErrorsAlarm",
         "FunctionThrottlesAlarm",
+        # Live orders: records the stream consumer gave up on (test_live_template.py).
+        "LiveFailureQueueDepthAlarm",
         "FunctionDurationAlarm",
         "ReleaseErrorsAlarm",
         "ReleaseApi5xxAlarm",

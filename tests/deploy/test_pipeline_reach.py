@@ -108,6 +108,7 @@ def named(env: str) -> list[str]:
         f"arn:aws:codedeploy:{region}:deploymentgroup:{stack}-*",
         f"arn:aws:s3:::{stack}-*",
         f"arn:aws:cloudfront::{ACCOUNT}:function/{stack}-*",
+        f"arn:aws:sqs:{region}:{stack}-*",
     ]
 
 
@@ -132,9 +133,12 @@ def execution_reach(env: str) -> dict[str, tuple[list[str], list[str]]]:
     return {
         "StackNamedResources": (
             [f"{service}:*" for service in
-             ("lambda", "dynamodb", "logs", "sns", "cloudwatch", "codedeploy", "s3", "cloudfront")],
+             ("lambda", "dynamodb", "logs", "sns", "cloudwatch", "codedeploy", "s3", "cloudfront", "sqs")],
             named(env),
         ),
+        "StackEventSourceMappings": (
+            [f"lambda:{verb}EventSourceMapping" for verb in ("Create", "Get", "Update", "Delete")],
+            [f"arn:aws:lambda:{HERE}:event-source-mapping:*"]),
         "RolesOnlyWithTheBoundary": (
             ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
              "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"], roles),
@@ -168,6 +172,9 @@ def test_each_execution_role_reaches_only_its_stacks_names_and_the_ids_it_create
     by_sid = {s["Sid"]: s for s in statements}
     assert by_sid["RolesOnlyWithTheBoundary"]["Condition"] == {
         "StringEquals": {"iam:PermissionsBoundary": boundary_arn(env)}
+    }
+    assert by_sid["StackEventSourceMappings"]["Condition"] == {
+        "ArnLike": {"lambda:FunctionArn": f"arn:aws:lambda:{HERE}:function:serverless-api-{env}-*"}
     }
     assert by_sid["PassStackRoles"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "codedeploy.amazonaws.com"]}
@@ -254,8 +261,26 @@ def test_iam_lets_each_execution_role_change_only_its_stack_and_bounded_roles(en
     assert not can("lambda:UpdateFunctionCode", f"arn:aws:lambda:{HERE}:function:{theirs}-ApiFunction-X")
     assert not can("s3:PutBucketPolicy", f"arn:aws:s3:::{theirs}-webbucket-abc")
     assert not can("dynamodb:DeleteTable", f"arn:aws:dynamodb:{HERE}:table/{theirs}-DataTable-X")
+    # Live orders: the stream's event source mapping for its own functions only, its queue.
+    mapping = f"arn:aws:lambda:{HERE}:event-source-mapping:0b1c2d3e-0000-4000-8000-000000000001"
+    for verb in ("Create", "Update", "Delete"):
+        own = {"lambda:FunctionArn": f"arn:aws:lambda:{HERE}:function:{mine}-LiveStreamFunction-X"}
+        theirs_fn = {"lambda:FunctionArn": f"arn:aws:lambda:{HERE}:function:{theirs}-LiveStreamFunction-X"}
+        assert can(f"lambda:{verb}EventSourceMapping", mapping, **own), verb
+        assert not can(f"lambda:{verb}EventSourceMapping", mapping, **theirs_fn), verb
+        assert not can(f"lambda:{verb}EventSourceMapping", mapping), verb
+    assert can("sqs:CreateQueue", f"arn:aws:sqs:{HERE}:{mine}-LiveFailureQueue-X")
+    assert not can("sqs:CreateQueue", f"arn:aws:sqs:{HERE}:{theirs}-LiveFailureQueue-X")
     # The boundary: the stack's roles reach the stack's own data, never IAM or the pipeline.
     boundary = PIPELINE.boundary(env)
+    assert allows(boundary, "sqs:SendMessage", f"arn:aws:sqs:{HERE}:{mine}-LiveFailureQueue-X", {})
+    assert not allows(boundary, "sqs:SendMessage", f"arn:aws:sqs:{HERE}:{theirs}-LiveFailureQueue-X", {})
+    assert not allows(boundary, "sqs:DeleteQueue", f"arn:aws:sqs:{HERE}:{mine}-LiveFailureQueue-X", {})
+    post = f"arn:aws:execute-api:{HERE}:w5s0ck3t1d/{env}/POST/@connections/abc="
+    assert allows(boundary, "execute-api:ManageConnections", post, {})
+    assert not allows(boundary, "execute-api:Invoke", post, {})
+    stream = f"arn:aws:dynamodb:{HERE}:table/{mine}-DataTable-X/stream/2026-12-05T00:00:00.000"
+    assert allows(boundary, "dynamodb:GetRecords", stream, {})
     assert allows(boundary, "dynamodb:PutItem", f"arn:aws:dynamodb:{HERE}:table/{mine}-DataTable-X", {})
     assert not allows(boundary, "dynamodb:PutItem", f"arn:aws:dynamodb:{HERE}:table/{theirs}-DataTable-X", {})
     assert not allows(boundary, "iam:CreateRole", f"{IAM}:role/{mine}-x", {})
@@ -286,3 +311,20 @@ def test_the_app_stack_tags_what_the_deploy_role_finds_by_tag() -> None:
     tags = stack.properties("WebDistribution")["Tags"]
     assert {"Key": "serverless-api:stack", "Value": "serverless-api-dev"} in tags
     assert stack.properties("UserPool")["UserPoolTags"] == {"serverless-api:stack": "serverless-api-dev"}
+
+
+def test_the_account_gets_api_gateways_logs_role_for_the_websocket_access_log() -> None:
+    """WebSocket stages log only with the account's CloudWatch role (template.yaml,
+    WebSocketStage); the pipeline sets it unless told the account has one."""
+    resources = PIPELINE.template["Resources"]
+    assert resources["ApiGatewayAccount"]["Condition"] == resources["ApiGatewayLogsRole"]["Condition"]
+    assert PIPELINE.template["Parameters"]["SetApiGatewayLogsRole"]["Default"] == "true"
+    role = PIPELINE.properties("ApiGatewayLogsRole")
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+    ]
+    assert "Policies" not in role
+    logs_role = f"{IAM}:role/{PIPELINE_STACK}-apigateway-logs"
+    assert PIPELINE.properties("ApiGatewayAccount") == {"CloudWatchRoleArn": logs_role}

@@ -29,6 +29,7 @@ WEB_CONFIG = {
     "signOutUrl": "https://pool.auth.us-east-1.amazoncognito.com/logout?client_id=2webclient000000000000000b",
     "revokeUrl": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/revoke",
 }
+WS_URL = "wss://w5s0ck3t1d.execute-api.us-east-1.amazonaws.com/dev"  # live orders
 INDEX = "<!doctype html><html><head><title>t</title></head></html>"
 
 
@@ -69,6 +70,7 @@ def _stack(endpoint: str, session: boto3.session.Session) -> Iterator[dict[str, 
                 "Value": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/authorize"
             },
             "WebConfig": {"Value": json.dumps(WEB_CONFIG)},
+            "WebSocketUrl": {"Value": WS_URL},
         },
     }
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
@@ -165,7 +167,10 @@ def test_publish_uploads_with_types_and_cache_headers_then_removes_stale_files(
         assert stored[key]["CacheControl"] == cache, key
     config = json.loads(stored["config.json"]["Body"].read())
     outputs = aws["outputs"]
-    assert config == json.loads(outputs["WebConfig"]) == WEB_CONFIG, "the stack's config, never the local one"
+    assert config == {**json.loads(outputs["WebConfig"]), "wsUrl": WS_URL}, (
+        "the stack's config, never the local one"
+    )
+    assert config == {**WEB_CONFIG, "wsUrl": outputs["WebSocketUrl"]}
     # The names a deploy reuses are invalidated; content-hashed ones need not be.
     cloudfront, distribution = aws["cloudfront"], outputs["WebDistributionId"]
     (listed,) = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]["Items"]
@@ -222,7 +227,13 @@ def test_a_config_file_replaces_the_output_and_an_incomplete_one_is_refused(
     (tmp_path / "external.json").write_text(json.dumps(external))
     publish(aws, site, "--config", str(tmp_path / "external.json"))
     stored = objects(aws)
-    assert json.loads(stored["config.json"]["Body"].read()) == external
+    assert json.loads(stored["config.json"]["Body"].read()) == {**external, "wsUrl": WS_URL}
+    # A file's own wsUrl wins; an empty one turns live updates off (and leaves the CSP alone).
+    (tmp_path / "quiet.json").write_text(json.dumps({**external, "wsUrl": ""}))
+    publish(aws, site, "--config", str(tmp_path / "quiet.json"))
+    stored = objects(aws)
+    assert json.loads(stored["config.json"]["Body"].read())["wsUrl"] == ""
+    assert "wss:" not in csp_metas(stored["index.html"]["Body"].read().decode())[0]
 
     (tmp_path / "partial.json").write_text(json.dumps({"clientId": "x"}))
     before = {key: item["ETag"] for key, item in objects(aws).items()}
@@ -242,7 +253,8 @@ def test_the_uploaded_page_connects_only_to_this_stacks_api_and_issuer(
     page = objects(aws)["index.html"]["Body"].read().decode()
     assert csp_metas(page) == [
         "connect-src 'self' https://abc123defg.execute-api.us-east-1.amazonaws.com "
-        "https://cognito-idp.us-east-1.amazonaws.com https://pool.auth.us-east-1.amazoncognito.com"
+        "https://cognito-idp.us-east-1.amazonaws.com https://pool.auth.us-east-1.amazoncognito.com "
+        "wss://w5s0ck3t1d.execute-api.us-east-1.amazonaws.com"
     ]
     assert head_of(page)[0][1].get("http-equiv") == "Content-Security-Policy", "first in <head>"
     assert "*" not in csp_metas(page)[0]

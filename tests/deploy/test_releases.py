@@ -19,6 +19,7 @@ from tests.deploy.stack import (
     FUNCTION_ARN,
     NEW_VERSION,
     SAMCONFIG,
+    STAND_IN_ATTRIBUTES,
     STAND_IN_IDS,
     TEMPLATE,
     Stack,
@@ -233,6 +234,10 @@ def test_sam_build_gives_the_hook_the_apis_artifact(sam_build: Callable[[str], P
     api = tree(build / "ApiFunction")
     assert "app/aws_lambda/pretraffic.py" in api
     assert tree(build / "PreTrafficHook") == api
+    # Live orders' three functions ship it too (lambda-build.mk), each its own handler.
+    assert "app/aws_lambda/live_stream.py" in api
+    for function in ("LiveAuthorizerFunction", "LiveSocketFunction", "LiveStreamFunction"):
+        assert tree(build / function) == api, function
 
 
 def widget_metrics(body: dict[str, Any]) -> dict[tuple[str, str], list[list[str]]]:
@@ -254,8 +259,18 @@ def test_the_dashboard_is_json_and_shows_what_the_operator_needs() -> None:
         assert metrics[("AWS/ApiGateway", metric)][0] == api, metric
     latency = [w for w in body["widgets"] if w["properties"].get("title", "").startswith("Latency")]
     assert [line[-1]["stat"] for line in latency[0]["properties"]["metrics"]] == ["p50", "p99"]
-    for metric in ("Errors", "Throttles"):
-        assert metrics[("AWS/Lambda", metric)] == [["FunctionName", STAND_IN_IDS["ApiFunction"]]], metric
+    api_function = ["FunctionName", STAND_IN_IDS["ApiFunction"]]
+    stream_function = ["FunctionName", STAND_IN_IDS["LiveStreamFunction"]]
+    assert metrics[("AWS/Lambda", "Throttles")] == [api_function]
+    assert metrics[("AWS/Lambda", "Errors")] == [api_function, stream_function]
+    # Live orders: the WebSocket API's stage, the stream consumer and its failure queue.
+    websocket = ["ApiId", STAND_IN_IDS["WebSocketApi"], "Stage", "prod"]
+    for metric in ("ConnectCount", "MessageCount", "ExecutionError", "ClientError"):
+        assert metrics[("AWS/ApiGateway", metric)] == [websocket], metric
+    assert metrics[("AWS/Lambda", "IteratorAge")] == [stream_function]
+    queue = STAND_IN_ATTRIBUTES[("LiveFailureQueue", "QueueName")]
+    assert metrics[("AWS/SQS", "ApproximateNumberOfMessagesVisible")] == [["QueueName", queue]]
+    assert "issue 24" not in json.dumps(body)
     table = ["TableName", STAND_IN_IDS["DataTable"]]
     index = [*table, "GlobalSecondaryIndexName", "GSI1"]  # the table's one index
     assert metrics[("AWS/DynamoDB", "ReadThrottleEvents")] == [table, index]

@@ -68,11 +68,20 @@ def test_the_origins_are_those_the_page_calls_from_its_config() -> None:
         "clientId": "x",
         "signOutUrl": "https://elsewhere.example/logout",  # a navigation, not a connection
         "revokeUrl": f"{DOMAIN}/oauth2/revoke",
+        "wsUrl": "wss://w5s0ck3t1d.execute-api.us-east-1.amazonaws.com/dev",  # live orders
     }
-    assert connect_origins(config) == [API, COGNITO, DOMAIN]
+    assert connect_origins(config) == [
+        API,
+        COGNITO,
+        DOMAIN,
+        "wss://w5s0ck3t1d.execute-api.us-east-1.amazonaws.com",
+    ]
+    assert connect_origins({**config, "wsUrl": ""}) == [API, COGNITO, DOMAIN]  # live updates off
     twin = "http://127.0.0.1:3000"
     loopback = {"apiUrl": f"{twin}/dev", "authority": f"{twin}/.twin/issuer", "revokeUrl": ""}
     assert connect_origins(loopback, loopback_http=True) == [twin]
+    twin_ws = {**loopback, "wsUrl": "ws://127.0.0.1:3002/dev"}
+    assert connect_origins(twin_ws, loopback_http=True) == [twin, "ws://127.0.0.1:3002"]
     with pytest.raises(ValueError, match="not a plain https origin"):
         connect_origins(loopback)  # plain http only for the twin, on loopback
 
@@ -89,6 +98,9 @@ def test_the_origins_are_those_the_page_calls_from_its_config() -> None:
         "https://user@abc.execute-api.us-east-1.amazonaws.com",
         "https://ABC.example",
         "http://abc.example",  # plain http off loopback
+        "ws://abc.example",  # plain ws off loopback
+        "wss://abc.example/dev",  # a WebSocket URL, not its origin
+        "wss://*.execute-api.us-east-1.amazonaws.com",
         "http://127.0.0.1:3000",  # loopback http where the deploy needs https
         "https://a.example:65536",
         "'unsafe-inline'",

@@ -83,7 +83,12 @@ def test_api_invokes_the_alias_in_every_mode() -> None:
         stack = Stack(template, options)
         assert integration_targets(stack) == {target}, options
         permissions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Permission"]
-        assert permissions == ["ApiFunctionInvokePermission"]
+        # And live orders' two, for the WebSocket API (test_live_template.py).
+        assert permissions == [
+            "ApiFunctionInvokePermission",
+            "LiveAuthorizerInvokePermission",
+            "LiveSocketInvokePermission",
+        ]
         permission = stack.properties("ApiFunctionInvokePermission")
         assert permission == {
             "Action": "lambda:InvokeFunction",
@@ -111,7 +116,9 @@ def test_transform_wires_the_alias_and_nothing_else(
             "Fn::GetAtt": [version_id, "Version"]
         }
         assert [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Permission"] == [
-            "ApiFunctionInvokePermission"
+            "ApiFunctionInvokePermission",
+            "LiveAuthorizerInvokePermission",
+            "LiveSocketInvokePermission",
         ]
         stack = Stack(transformed, options)
         body = resources["HttpApi"]["Properties"]["Body"]

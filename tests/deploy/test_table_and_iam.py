@@ -116,7 +116,8 @@ def cloud_dynamodb_actions() -> set[str]:
 
 def data_table(template: dict[str, Any]) -> dict[str, Any]:
     tables = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"}
-    assert list(tables) == ["DataTable"]
+    # And live orders' connections (test_live_template.py).
+    assert sorted(tables) == ["ConnectionsTable", "DataTable"]
     return tables["DataTable"]
 
 
@@ -262,7 +263,15 @@ def test_transformed_template_grants_only_that(
     two roles (CodeDeploy's and the pre-traffic hook's) are read in test_releases.py."""
     transformed = sam_transform(options)
     iam = {k: v for k, v in transformed["Resources"].items() if v["Type"].startswith("AWS::IAM::")}
-    assert sorted(iam) == ["ApiFunctionRole", "CodeDeployRole", "PreTrafficHookRole"]
+    # Live orders' three roles are read in test_live_template.py.
+    assert sorted(iam) == [
+        "ApiFunctionRole",
+        "CodeDeployRole",
+        "LiveAuthorizerFunctionRole",
+        "LiveSocketFunctionRole",
+        "LiveStreamFunctionRole",
+        "PreTrafficHookRole",
+    ]
     role = iam["ApiFunctionRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [BASIC_EXECUTION_ROLE, XRAY_WRITE_ONLY]
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]

@@ -35,8 +35,15 @@ def test_template_has_one_function_behind_one_http_api() -> None:
     resources = template["Resources"]
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     apis = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::HttpApi"}
-    # And CodeDeploy's pre-traffic hook, which no route reaches (test_releases.py).
-    assert list(functions) == ["ApiFunction", "PreTrafficHook"]
+    # And CodeDeploy's pre-traffic hook, which no route reaches (test_releases.py), and
+    # live orders' three, behind the WebSocket API and the stream (test_live_template.py).
+    assert list(functions) == [
+        "ApiFunction",
+        "PreTrafficHook",
+        "LiveAuthorizerFunction",
+        "LiveSocketFunction",
+        "LiveStreamFunction",
+    ]
     assert list(apis) == ["HttpApi"]
 
     function = functions["ApiFunction"]

@@ -107,13 +107,15 @@ def test_headers_policy_has_a_strict_csp_hsts_nosniff_and_frame_denial(mode: str
     connect = directives["connect-src"]
     # Without a custom domain the region's execute-api hosts (the cycle in template.yaml).
     assert connect[:2] == ["'self'", "https://*.execute-api.us-east-1.amazonaws.com"]
+    # And live orders' WebSocket API: the region's execute-api hosts, wss: only.
+    assert connect[-1] == "wss://*.execute-api.us-east-1.amazonaws.com"
     if mode == "stack-user-pool":
-        assert connect[2:] == [
+        assert connect[2:-1] == [
             "https://cognito-idp.us-east-1.amazonaws.com",
             "https://serverless-api-dev-123456789012.auth.us-east-1.amazoncognito.com",
         ]
     else:
-        assert connect[2:] == [EXTERNAL_AUTH["AuthIssuer"]]
+        assert connect[2:-1] == [EXTERNAL_AUTH["AuthIssuer"]]
     assert len(csp) <= 1783, "CloudFront's limit on the CSP header value"
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert security["ContentTypeOptions"] == {"Override": True}
@@ -134,8 +136,9 @@ def test_with_a_custom_domain_the_csp_connects_to_exactly_this_stacks_api_and_is
         "https://api.example.test",
         "https://cognito-idp.us-east-1.amazonaws.com",
         "https://serverless-api-dev-123456789012.auth.us-east-1.amazoncognito.com",
+        "wss://*.execute-api.us-east-1.amazonaws.com",  # live orders: no custom domain
     ]
-    assert not [source for source in connect if "*" in source]
+    assert not [source for source in connect[:-1] if "*" in source]
     # The page calls the API where the CSP lets it: the domain, at its root.
     assert json.loads(stack.outputs()["WebConfig"])["apiUrl"] == "https://api.example.test"
 

@@ -7,6 +7,12 @@ The fixtures under fixtures/ are committed outputs of:
   sam local generate-event sqs receive-message         > sqs-receive.json
   sam local generate-event cloudwatch scheduled-event  > scheduled.json
   sam local generate-event dynamodb update             > dynamodb-update.json
+`sam local generate-event` has no WebSocket API events; these follow the examples of
+the API Gateway Developer Guide ("Control access to WebSocket APIs with AWS Lambda
+REQUEST authorizers"; the $connect integration's input, with the authorizer's context
+under requestContext.authorizer as "Working with routes for WebSocket APIs" shows):
+  websocket-authorizer.json  the REQUEST authorizer's input on $connect
+  websocket-connect.json     the $connect integration's input after an Allow
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.child_report import report_line
 from tests.unit.test_import_cost import cloud_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ def test_the_live_path_imports_nothing_heavy() -> None:
     code = (
         "import json, sys\n"
         + "".join(f"import {module}\n" for module in PURE)
-        + f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
+        + f"print('REPORT', json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -32,7 +33,7 @@ def test_the_live_path_imports_nothing_heavy() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == []
+    assert json.loads(report_line(result.stdout)) == []
 
 
 def test_a_deployed_function_never_loads_the_local_websocket_server(tmp_path: Path) -> None:
@@ -44,7 +45,10 @@ def test_a_deployed_function_never_loads_the_local_websocket_server(tmp_path: Pa
 
 def live_modules_of_app_main(env: dict[str, str]) -> list[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
-    code = "import json, sys\nimport app.main\nprint(json.dumps([n for n in sys.modules if 'app.live' in n]))"
+    code = (
+        "import json, sys\nimport app.main\n"
+        "print('REPORT', json.dumps([n for n in sys.modules if 'app.live' in n]))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -55,4 +59,4 @@ def live_modules_of_app_main(env: dict[str, str]) -> list[str]:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+    return list(json.loads(report_line(result.stdout)))

@@ -26,6 +26,7 @@ from app.ratelimit.middleware import RateLimitMiddleware
 from app.settings import Settings
 from app.store.dynamodb import DynamoStore
 from app.store.sdk import CLIENT_CONFIG, new_client
+from tests.child_report import report_line
 from tests.conftest import FAKE_AWS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,10 +116,13 @@ def run_import(env: dict[str, str], code: str) -> dict[str, Any]:
         cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return dict(json.loads(report_line(result.stdout)))
 
 
-SDK = "print(json.dumps({'sdk': sorted({n.split('.')[0] for n in sys.modules} & {'boto3', 'botocore'})"
+SDK = (
+    "print('REPORT', json.dumps({'sdk': "
+    "sorted({n.split('.')[0] for n in sys.modules} & {'boto3', 'botocore'})"
+)
 
 
 def test_the_local_sqlite_configuration_never_imports_the_sdk(tmp_path: Path) -> None:

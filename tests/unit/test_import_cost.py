@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.child_report import report_line
+
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_JWKS_URL = "http://127.0.0.1:9/.well-known/jwks.json"  # nothing listens (discard port)
 LOCAL_ONLY = ("app.devsignin", "app.devtoken")
@@ -30,14 +32,14 @@ def imported_local_only_modules(env: dict[str, str]) -> list[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
     code = (
         "import json, sys\nimport app.main as m\n"
-        f"print(json.dumps(sorted(n for n in sys.modules if n.startswith({LOCAL_ONLY!r}))))"
+        f"print('REPORT', json.dumps(sorted(n for n in sys.modules if n.startswith({LOCAL_ONLY!r}))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env={**base, **env},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+    return list(json.loads(report_line(result.stdout)))
 
 
 def test_a_deployed_function_never_imports_the_development_sign_in(tmp_path: Path) -> None:
@@ -56,7 +58,7 @@ def _init_report(env: dict[str, str], before: str = "") -> dict[str, object]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
     code = (
         f"import gc, json, sys, time\n{before}\nimport app.main as m\n"
-        "print(json.dumps({'collecting': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
+        "print('REPORT', json.dumps({'collecting': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
         " 'modules': sorted(sys.modules)}))"
     )
     result = subprocess.run(
@@ -64,7 +66,7 @@ def _init_report(env: dict[str, str], before: str = "") -> dict[str, object]:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    report: dict[str, object] = json.loads(report_line(result.stdout))
     return report
 
 

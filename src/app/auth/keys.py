@@ -16,6 +16,7 @@ the event loop: :meth:`JwksCache.key` with ``wait=False`` never blocks and says
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -31,6 +32,8 @@ log = logging.getLogger("app.auth")
 
 REFETCH_INTERVAL = 30.0
 FETCH_TIMEOUT = 3.0
+# How long an exiting process waits for a prefetch still under way (fetch_in_background).
+EXIT_WAIT_SECONDS = FETCH_TIMEOUT + 1.0
 MAX_JWKS_BYTES = 256 * 1024
 
 # Only asymmetric algorithms: never "none", never HMAC (a public key used as an
@@ -141,6 +144,11 @@ class JwksCache:
         thread = threading.Thread(target=self.fetch_now, name="jwks-prefetch", daemon=True)
         self._background = thread
         thread.start()
+        # A process that exits while the fetch is under way (a test, a script, never
+        # Lambda, which freezes and discards) waits for it a little: a daemon thread
+        # still inside the socket or TLS layers when the interpreter finalizes can
+        # crash it (exit status -11, seen here about once in ten exits).
+        atexit.register(thread.join, EXIT_WAIT_SECONDS)
         return thread
 
     def forget_attempts(self) -> None:
