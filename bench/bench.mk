@@ -1,6 +1,6 @@
 # The benchmark suite (issue 6), included by the Makefile.
 #
-#   make bench        every figure against the baselines, one table, JSON under bench/results/
+#   make bench        live delivery (bench/live.py), then every figure against the baselines, one table, JSON under bench/results/
 #   make bench-smoke  the regression guard (`make test` runs it): cold start and warm
 #                     /hello only, fewer repetitions; fails when a guarded ratio is more
 #                     than 25% worse than its target
@@ -45,7 +45,9 @@ bench-wrk:
 # the runtime supplies it) and the dev environment (moto's DynamoDB server, bench/dynamo.py).
 BENCH_ENVS := .venv-bench/.installed $(VENV)/.installed .venv-lambda/.installed
 
+# Live delivery first (bench/results/live.json): the run's publish step draws it.
 bench: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built $(BENCH_BUILD)/arm64/.built bench-wrk
+	$(PY) -m bench.live local
 	$(BENCH_PY) -m bench.run
 
 bench-smoke: $(BENCH_ENVS) $(BENCH_BUILD)/x86_64/.built

@@ -232,6 +232,7 @@ def subjects(
             max_workers=1,
             custom_domain=None,
             web_port=0,
+            ws_port=0,  # the HTTP API's figures alone: no WebSocket API, no stream consumer
         )
     )
     services: list[LambdaService] = []

@@ -1,6 +1,7 @@
 """`python -m twin`: the stack as deployed, on this machine (make cloud).
 
   python -m twin serve [--config-env default] [--port 3000] [--artifact DIR] [--web-port 3001]
+                       [--ws-port 3002]
   python -m twin token --sub alice --scope "orders:read orders:write" [--group staff]
 
 ``serve`` reads template.yaml through SAM's translator with the environment's
@@ -8,7 +9,9 @@ parameters, starts a DynamoDB-compatible server on loopback with the template's
 tables, runs the built artifact in Lambda-like workers and serves the HTTP API
 at http://127.0.0.1:PORT/{stage}/, and the web app's build (web/dist) as its
 CloudFront distribution serves it, at http://127.0.0.1:WEB_PORT/, signing in
-through the twin's issuer (the development sign-in, as Cognito's stand-in).
+through the twin's issuer (the development sign-in, as Cognito's stand-in), and
+the WebSocket API at ws://127.0.0.1:WS_PORT/{stage} with its tables' streams fed
+to the stream consumer as Lambda's event source mapping feeds it (twin/live.py).
 ``token`` mints a token the running twin's function accepts.
 """
 
@@ -39,6 +42,7 @@ from twin.cdn import serve_site, web_distribution
 from twin.dynamo import SerialMotoServer
 from twin.gateway import Gateway, GatewayServer, Request, Response
 from twin.lambda_service import LambdaService, runtime_python
+from twin.live import Live, management_url, start_live, stream_specification
 from twin.stack import REGION, ROOT, Stack, load_stack
 
 log = logging.getLogger("twin")
@@ -90,6 +94,8 @@ def create_tables(stack: Stack, endpoint: str) -> None:
             arguments["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if "ProvisionedThroughput" in props:
             arguments["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+        if stream_specification(props):
+            arguments["StreamSpecification"] = stream_specification(props)
         client.create_table(**arguments)
         client.get_waiter("table_exists").wait(TableName=table.name)
         ttl = props.get("TimeToLiveSpecification")
@@ -147,7 +153,9 @@ def substitute_identity(stack: Stack, port: int) -> dict[str, str]:
         )
     for function in stack.functions.values():
         issuer = function.environment.get("APP_AUTH_ISSUER", "")
-        if issuer.startswith("https://cognito-idp."):
+        # Said once: every function that verifies tokens (the API, the WebSocket
+        # API's authorizer) trusts the same issuer.
+        if issuer.startswith("https://cognito-idp.") and "APP_AUTH_ISSUER" not in overrides:
             overrides["APP_AUTH_ISSUER"] = issuer_url(port)
             overrides["APP_AUTH_AUDIENCE"] = AUDIENCE
             stack.notes.append(
@@ -202,6 +210,7 @@ class Twin:
         self.dynamo: SerialMotoServer | None = None
         self.site: AbstractContextManager[tuple[str, ThreadingHTTPServer]] | None = None
         self.web_url = ""
+        self.live = Live()
 
     def start(self) -> str:
         args = self.args
@@ -235,6 +244,8 @@ class Twin:
             stack.notes.append(
                 f"data: DynamoDB is a local server at {endpoint} (moto), tables made from the template"
             )
+        if stack.websocket is not None and args.ws_port:
+            overrides_env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = management_url(stack, args.ws_port)
         ensure_key(JWKS_FILE)
         STATE_FILE.write_text(
             json.dumps(
@@ -264,6 +275,8 @@ class Twin:
                 overrides=overrides_env,
                 max_workers=args.max_workers,
             )
+        session = boto3.Session(region_name=REGION, **FAKE_CREDENTIALS)  # type: ignore[arg-type]
+        self.live = start_live(stack, self.services, args.ws_port, session, endpoint)
         gateway = Gateway(stack, self.services, custom_domain=args.custom_domain)
         if args.custom_domain:
             stack.notes.append(
@@ -313,12 +326,16 @@ class Twin:
             "scopePrefix": scope_prefix,
             "signOutUrl": "",
             "revokeUrl": f"{issuer}/revoke",
+            # The twin's WebSocket API (empty: live updates off), as make web-publish
+            # writes the stack's WebSocketUrl output.
+            "wsUrl": self.live.ws_url,
         }
         self.stack.notes.append(
             "web: CloudFront is a loopback server of web/dist with the template's routes function and "
             f"headers policy, its CSP naming {header_api} as API and the twin ({api_origin}) as issuer, "
-            "without upgrade-insecure-requests (no TLS here); index.html's CSP meta connects only to "
-            f"{api_origin}"
+            "without upgrade-insecure-requests (no TLS here), the region's wss: WebSocket APIs as "
+            f"ws://127.0.0.1:*; index.html's CSP meta connects only to {api_origin}"
+            + (f" and {self.live.ws_url.rsplit('/', 1)[0]} (wsUrl)" if self.live.ws_url else "")
         )
         self.site = serve_site(WEB_DIST, distribution, config, port=self.args.web_port)
         origin, _ = self.site.__enter__()
@@ -330,6 +347,7 @@ class Twin:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+        self.live.stop()
         for service in self.services.values():
             service.stop()
         if self.dynamo is not None:
@@ -360,6 +378,12 @@ def serve(args: argparse.Namespace) -> int:
             f"throttling burst {stack.burst_limit}, rate {stack.rate_limit}/s",
             flush=True,
         )
+        for other in list(stack.functions.values())[1:]:
+            print(
+                f"twin: function {other.name}: {other.handler}, {other.runtime}, {other.memory_mb} MB, "
+                f"timeout {other.timeout_s} s",
+                flush=True,
+            )
         for note in stack.notes:
             print(f"twin: substituted {note}", flush=True)
         print(f"twin: serving {url}/  (docs: {url}/docs)", flush=True)
@@ -397,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=int(os.environ.get("CLOUD_WEB_PORT", "3001")),
         help="the web app's port (0: no web app)",
+    )
+    run.add_argument(
+        "--ws-port",
+        type=int,
+        default=int(os.environ.get("CLOUD_WS_PORT", "3002")),
+        help="the WebSocket API's port (0: off)",
     )
     token = commands.add_parser("token", help="mint a token the running twin accepts")
     token.add_argument("--sub", default="alice")

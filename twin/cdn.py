@@ -61,7 +61,12 @@ class Distribution:
     headers: dict[str, str]
 
 
-def web_distribution(template: Path, api_origin: str, issuer_origin: str) -> Distribution | None:
+_REGIONAL_WSS = re.compile(r"wss://\*\.execute-api\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}")
+
+
+def web_distribution(
+    template: Path, api_origin: str, issuer_origin: str, ws_origin: str = "ws://127.0.0.1:*"
+) -> Distribution | None:
     """The template's web distribution with the twin's origins, or None if it has none."""
     resources = yaml.load(template.read_text(), Loader=_CfnLoader)["Resources"]  # noqa: S506 - a SafeLoader
     if "WebRoutesFunction" not in resources or "WebHeadersPolicy" not in resources:
@@ -75,6 +80,9 @@ def web_distribution(template: Path, api_origin: str, issuer_origin: str) -> Dis
     csp_format = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Sub"][0]
     csp = " ".join(csp_format.split())
     csp = csp.replace("${ApiOrigin}", api_origin).replace("${AuthOrigins}", issuer_origin)
+    # The header allows the region's every execute-api WebSocket host (it cannot name the
+    # WebSocket API's id either); its loopback likeness is the twin's ws: on any port.
+    csp = _REGIONAL_WSS.sub(ws_origin, csp)
     csp = csp.replace("; upgrade-insecure-requests", "")
     if "${" in csp:
         raise ValueError(f"WebHeadersPolicy's CSP names a value the twin does not know: {csp}")

@@ -74,7 +74,9 @@ class Evaluator:
             name = self.evaluate(resource["Properties"]["Name"])
             return f"{self.function_arn(function)}:{name}"
         if kind == "AWS::ApiGatewayV2::Api":
-            return "twin000000"
+            # Ten characters, as API Gateway's ids; the WebSocket API's differs from the HTTP API's.
+            websocket = resource.get("Properties", {}).get("ProtocolType") == "WEBSOCKET"
+            return "twinws0000" if websocket else "twin000000"
         return f"{self.stack_name}-{logical_id}-twin"
 
     def function_arn(self, logical_id: str) -> str:

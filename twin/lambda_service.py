@@ -54,11 +54,13 @@ class Invocation:
 
 
 class InvocationFailed(Exception):
-    """The function did not answer: ``kind`` is ``error``, ``timeout`` or ``init``."""
+    """The function did not answer: ``kind`` is ``error``, ``timeout`` or ``init``;
+    ``message`` is the function's errorMessage (a REQUEST authorizer's "Unauthorized")."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, message: str = "") -> None:
         super().__init__(detail)
         self.kind = kind
+        self.message = message
 
 
 class _RuntimeApi(BaseHTTPRequestHandler):
@@ -371,7 +373,10 @@ class LambdaService:
                 )
             if invocation.error is not None:
                 healthy = worker.alive()
-                raise InvocationFailed("error", str(invocation.error.get("errorType", "Error")))
+                error = invocation.error
+                raise InvocationFailed(
+                    "error", str(error.get("errorType", "Error")), str(error.get("errorMessage", ""))
+                )
             healthy = True
             return json.loads(invocation.result or b"null")
         finally:

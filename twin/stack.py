@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.cfn import ACCOUNT, REGION, Evaluator, StackError
+from twin.live_stack import StreamMapping, WebSocketApi, stream_mappings, websocket_api
 
 __all__ = [  # ACCOUNT, REGION and StackError: where the twin's modules have found them
     "ACCOUNT",
@@ -105,6 +106,9 @@ class Stack:
     functions: dict[str, Function]
     tables: dict[str, Table]
     notes: list[str] = field(default_factory=list)
+    websocket: WebSocketApi | None = None
+    mappings: list[StreamMapping] = field(default_factory=list)
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue name
 
 
 # -- samconfig.toml -------------------------------------------------------------------
@@ -255,7 +259,11 @@ def load_stack(
     parameters = {k: v for k, v in parameters.items() if k in declared or k not in (optional or {})}
     ev = Evaluator(transformed, name, parameters)
     resources = ev.resources()
-    apis = [k for k, v in resources.items() if v["Type"] == "AWS::ApiGatewayV2::Api"]
+    apis = [
+        k
+        for k, v in resources.items()
+        if v["Type"] == "AWS::ApiGatewayV2::Api" and v["Properties"].get("ProtocolType") != "WEBSOCKET"
+    ]
     if len(apis) != 1:
         raise StackError(f"expected one HTTP API in the template, found {len(apis)}")
     (api,) = apis
@@ -276,10 +284,14 @@ def load_stack(
         for k, v in resources.items()
         if v["Type"] == "AWS::DynamoDB::Table"
     }
-    # The twin serves the API: the functions its routes invoke. Others in the template
-    # (CodeDeploy's pre-traffic hook) run only during a cloud deployment.
+    # The twin serves the APIs and the stream consumers: the functions their routes,
+    # authorizers and mappings invoke. Others in the template (CodeDeploy's pre-traffic
+    # hook) run only during a cloud deployment.
     routes = _routes(ev, body)
-    routed = {route.function for route in routes}
+    websocket = websocket_api(ev)
+    mappings = stream_mappings(ev)
+    routed = {route.function for route in routes} | {m.function for m in mappings}
+    routed |= websocket.functions() if websocket else set()
     functions = {k: v for k, v in _functions(ev).items() if k in routed}
     return Stack(
         name=name,
@@ -291,4 +303,7 @@ def load_stack(
         routes=routes,
         functions=functions,
         tables=tables,
+        websocket=websocket,
+        mappings=mappings,
+        queues={k: ev.physical_id(k) for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"},
     )

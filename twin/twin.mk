@@ -7,9 +7,11 @@ MACHINE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 CLOUD_PORT ?= 3000
 # The web app (web/dist) as its CloudFront distribution serves it; 0 turns it off.
 CLOUD_WEB_PORT ?= 3001
+# The WebSocket API (the template's WebSocketApi); 0 turns it off.
+CLOUD_WS_PORT ?= 3002
 CLOUD_ARTIFACT := $(BENCH_BUILD)/$(MACHINE_ARCH)/build/ApiFunction
 cloud: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built $(WEB_DIST)
-	$(PY) -m twin serve --port $(CLOUD_PORT) --web-port $(CLOUD_WEB_PORT) --artifact $(CLOUD_ARTIFACT)
+	$(PY) -m twin serve --port $(CLOUD_PORT) --web-port $(CLOUD_WEB_PORT) --ws-port $(CLOUD_WS_PORT) --artifact $(CLOUD_ARTIFACT)
 
 SUB ?= alice
 SCOPE ?= orders:read orders:write
@@ -28,3 +30,9 @@ COLD ?= 5
 WARM ?= 50
 bench-twin: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
 	$(PY) -m bench.twin_report --artifact $(CLOUD_ARTIFACT) --cold $(COLD) --warm $(WARM)
+
+# Live orders through the twin: from a change's HTTP response to its message on a staff
+# WebSocket, the stream polled as Lambda polls it (bench/live_twin.py; target p95 <= 350 ms).
+.PHONY: bench-live-twin
+bench-live-twin: $(VENV)/.installed .venv-sam/.installed .venv-lambda/.installed $(BENCH_BUILD)/$(MACHINE_ARCH)/.built
+	$(PY) -m bench.live twin

@@ -302,9 +302,11 @@ def test_the_dashboard_is_json_and_shows_what_the_operator_needs() -> None:
 
 
 def test_the_twin_serves_the_api_function_and_never_starts_the_hook() -> None:
-    """`make cloud` runs what the routes invoke; the hook exists only in a cloud deployment."""
+    """`make cloud` runs what the routes, the WebSocket API and the stream mapping invoke;
+    the hook exists only in a cloud deployment."""
     from twin.stack import load_stack
 
     stack = load_stack("default")
-    assert list(stack.functions) == ["ApiFunction"]
+    live = ["LiveAuthorizerFunction", "LiveSocketFunction", "LiveStreamFunction"]
+    assert sorted(stack.functions) == ["ApiFunction", *live]
     assert {route.function for route in stack.routes} == {"ApiFunction"}

@@ -102,6 +102,7 @@ def test_the_origins_are_those_the_page_calls_from_its_config() -> None:
         "wss://abc.example/dev",  # a WebSocket URL, not its origin
         "wss://*.execute-api.us-east-1.amazonaws.com",
         "http://127.0.0.1:3000",  # loopback http where the deploy needs https
+        "ws://127.0.0.1:3002",  # loopback ws likewise
         "https://a.example:65536",
         "'unsafe-inline'",
         "*",

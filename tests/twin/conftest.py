@@ -43,11 +43,23 @@ class Twin:
     def reports(self) -> list[dict[str, str | None]]:
         return [m.groupdict() for m in REPORT.finditer(self.log())]
 
-    def token(self, sub: str, scope: str, group: str | None = None) -> str:
+    def token(self, sub: str, scope: str, group: str | None = None, ttl: int = 3600) -> str:
         """A token from the twin's issuer; ``group`` is the user-pool group (cognito:groups)."""
         grouped = ["--group", group] if group else []
         result = subprocess.run(
-            [sys.executable, "-m", "twin", "token", "--sub", sub, "--scope", scope, *grouped],
+            [
+                sys.executable,
+                "-m",
+                "twin",
+                "token",
+                "--sub",
+                sub,
+                "--scope",
+                scope,
+                "--ttl",
+                str(ttl),
+                *grouped,
+            ],
             cwd=ROOT,
             env={**os.environ, "TWIN_STATE_DIR": str(self.state_dir)},
             capture_output=True,
@@ -56,6 +68,20 @@ class Twin:
             check=True,
         )
         return result.stdout.strip()
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket API's URL with its stage (ws://127.0.0.1:PORT/{stage})."""
+        match = re.search(r"substituted websocket: the WebSocket API \S+ at (ws://\S+)", self.log())
+        assert match, "this twin serves no WebSocket API"
+        return match.group(1)
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        """The local DynamoDB server (moto's), which serves the stack's SQS queues too."""
+        match = re.search(r"DynamoDB is a local server at (http://127\.0\.0\.1:\d+)", self.log())
+        assert match
+        return match.group(1)
 
     def bearer(self, sub: str, scope: str, group: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub, scope, group)}"}
@@ -68,17 +94,19 @@ class Twin:
 
 
 @contextmanager
-def run_twin(tmp_path: Path, *args: str) -> Iterator[Twin]:
+def run_twin(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Twin]:
     port = free_port()
+    # The WebSocket API on a port of its own (CLOUD_WS_PORT's 3002 is the user's).
+    args = args if "--ws-port" in args else (*args, "--ws-port", str(free_port()))
     log_path = tmp_path / f"twin-{port}.log"
     state_dir = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
-    env.setdefault("CLOUD_WEB_PORT", "0")  # no web app unless a test asks (tests/web/test_twin.py)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
+    base.setdefault("CLOUD_WEB_PORT", "0")  # no web app unless a test asks (tests/web/test_twin.py)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "twin", "serve", "--port", str(port), *args],
             cwd=ROOT,
-            env={**env, "TWIN_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"},
+            env={**base, **(env or {}), "TWIN_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -137,6 +165,31 @@ def tiny_twin(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., object]
         return run_twin(tmp_path_factory.mktemp("tiny"), *args)
 
     return start
+
+
+TINY_LIVE = Path(__file__).parent / "tiny_live"
+# The tiny live stack's twin cuts idle connections after this many seconds, and every
+# connection after TINY_LIVE_MAX_S (API Gateway's 10 minutes and 2 hours, shortened).
+TINY_LIVE_IDLE_S = 3
+TINY_LIVE_MAX_S = 8
+
+
+@pytest.fixture(scope="session")
+def tiny_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
+    """The tiny live stack (tests/twin/tiny_live): a WebSocket API and a stream mapping
+    around one small function module, shared by the modules that test them."""
+    assert (ROOT / ".venv-lambda" / "bin" / "python").exists(), "make .venv-lambda/.installed"
+    args = [
+        "--config-env",
+        "",
+        "--template",
+        str(TINY_LIVE / "template.yaml"),
+        "--artifact",
+        str(TINY_LIVE / "fn"),
+    ]
+    env = {"TWIN_WS_IDLE_SECONDS": str(TINY_LIVE_IDLE_S), "TWIN_WS_MAX_SECONDS": str(TINY_LIVE_MAX_S)}
+    with run_twin(tmp_path_factory.mktemp("tiny-live"), *args, env=env) as twin:
+        yield twin
 
 
 def get(url: str, **kwargs: object) -> httpx.Response:

@@ -19,6 +19,7 @@ from twin.stack import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
 API = "http://127.0.0.1:3999"
+WS = "ws://127.0.0.1:3998"  # the twin's WebSocket API (config.json's wsUrl)
 
 
 def policy() -> dict[str, Any]:
@@ -41,7 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, distribution: Distribution) -
     (dist / "index.html").write_text("<!doctype html><head><title>page</title></head>")
     (dist / "assets").mkdir()
     (dist / "assets" / "app-1234.js").write_text("console.log(1)")
-    with serve_site(dist, distribution, {"apiUrl": f"{API}/dev"}) as (origin, _):
+    with serve_site(dist, distribution, {"apiUrl": f"{API}/dev", "wsUrl": f"{WS}/dev"}) as (origin, _):
         yield origin
 
 
@@ -93,8 +94,18 @@ def test_every_answer_carries_the_policys_security_headers(
 @pytest.mark.parametrize("path", ["/", "/index.html", "/kitchen"])
 def test_the_page_carries_the_csp_meta_a_deploy_writes_naming_the_twins_api(site: str, path: str) -> None:
     page = httpx.get(f"{site}{path}", timeout=10).text
-    assert csp_metas(page) == [f"connect-src 'self' {API}"]
+    assert csp_metas(page) == [f"connect-src 'self' {API} {WS}"]
     assert head_of(page)[0][1].get("http-equiv") == "Content-Security-Policy"
+
+
+def test_the_header_lets_the_page_reach_the_twins_websocket_api(distribution: Distribution) -> None:
+    """The cloud's header allows the region's WebSocket APIs (wss:, any execute-api host);
+    the twin's allows its loopback likeness, ws: on 127.0.0.1 (the meta names the port)."""
+    connect_src = next(
+        d for d in distribution.headers["Content-Security-Policy"].split(";") if "connect-src" in d
+    ).split()
+    assert "ws://127.0.0.1:*" in connect_src
+    assert not [source for source in connect_src if "${" in source or source.startswith("wss:")]
 
 
 def test_a_header_with_a_line_break_is_never_sent(tmp_path: Path, distribution: Distribution) -> None:

@@ -136,8 +136,10 @@ def test_the_readme_journey_on_dynamodb(cloud: Twin) -> None:
         aws_access_key_id="x",
         aws_secret_access_key="x",
     )
-    (table,) = client.list_tables()["TableNames"]
-    assert table == "serverless-api-dev-DataTable-twin"
+    # The template's tables: the data and the WebSocket API's connections.
+    tables = client.list_tables()["TableNames"]
+    assert sorted(tables) == ["serverless-api-dev-ConnectionsTable-twin", "serverless-api-dev-DataTable-twin"]
+    table = "serverless-api-dev-DataTable-twin"
     described = client.describe_table(TableName=table)["Table"]
     assert [index["IndexName"] for index in described["GlobalSecondaryIndexes"]] == ["GSI1"]
     assert client.scan(TableName=table)["Count"] >= 2

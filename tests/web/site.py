@@ -5,7 +5,10 @@ local API and its development sign-in (as web/public/config.json does).
 As in the cloud without a custom domain, the header's CSP lets the page connect to any
 API (there every execute-api host of the region; here any loopback port,
 ``HEADER_API``), and index.html's CSP meta names exactly this one (ops/site_csp.py):
-every journey runs under the meta that closes the wildcard."""
+every journey runs under the meta that closes the wildcard. The live orders socket is
+uvicorn's ``/ws`` (SPEC "Live orders"), as web/public/config.json names it for `make
+run`; the header allows ``ws:`` on any loopback port (in the cloud ``wss:`` of any
+execute-api host, twin/cdn.py), and the meta names exactly this one."""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ def local_config(api_url: str) -> dict[str, str]:
         "scopePrefix": "",
         "signOutUrl": "",
         "revokeUrl": f"{api_url}/local-dev/revoke",
+        "wsUrl": f"{api_url.replace('http://', 'ws://', 1)}/ws",
     }
 
 

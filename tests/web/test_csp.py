@@ -90,9 +90,9 @@ def test_the_pages_meta_refuses_an_api_the_header_allows(
         {
             "directive": "connect-src",
             "blocked": f"{other}/steal",
-            "policy": f"connect-src 'self' {stack.api.url}",
+            "policy": f"connect-src 'self' {stack.api.url} {stack.api.url.replace('http:', 'ws:', 1)}",
         }
-    ], "refused by the page's own policy, which names exactly this stack's API"
+    ], "refused by the page's own policy, which names exactly this stack's API and its live socket"
     assert asked == [], "the request never left the browser"
     assert any("connect-src" in p and f"{other}/steal" in p for p in people.problems)
 

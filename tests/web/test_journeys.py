@@ -47,6 +47,19 @@ def place_order_in_the_page(page: Page, stack: Stack, username: str) -> str:
     return str(orders[0]["id"])
 
 
+def place_order_over_the_api(stack: Stack, username: str) -> dict[str, Any]:
+    """One Marinara for ``username``, placed outside the browser; the order."""
+    placed = httpx.post(
+        f"{stack.api.url}/orders",
+        json={"lines": [{"item_id": "marinara", "quantity": 1}]},
+        headers={"Authorization": f"Bearer {stack.token(username, CUSTOMER)}"},
+        timeout=10,
+    )
+    assert placed.status_code == 201, placed.text
+    order: dict[str, Any] = placed.json()
+    return order
+
+
 def test_anyone_browses_the_menu_prices_from_the_api_unavailable_dishes_marked(
     people: People, stack: Stack
 ) -> None:
@@ -138,19 +151,21 @@ def test_staff_move_an_order_to_ready_and_the_customer_sees_it_on_the_next_read(
 
 def test_a_stale_board_rereads_and_says_someone_moved_the_order_first(people: People, stack: Stack) -> None:
     carol = someone("carol")
-    token = stack.token(carol, CUSTOMER)
-    placed = httpx.post(
-        f"{stack.api.url}/orders",
-        json={"lines": [{"item_id": "marinara", "quantity": 1}]},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    ).json()
+    placed = place_order_over_the_api(stack, carol)
     staff = people.page()
+
+    # This board's live socket lags: the server's changes are still on their way to it
+    # (connected to the real /ws, its messages held back), so it still shows version 1.
+    def lagging(ws: Any) -> None:
+        ws.connect_to_server().on_message(lambda _: None)
+
+    staff.route_web_socket(re.compile(r"/ws\?token="), lagging)
     staff.goto(stack.site.origin + "/kitchen")
     staff.get_by_role("button", name="Sign in", exact=True).last.click()
     sign_in(staff, stack, someone("sam"), "staff")
     card = order_card(staff, placed["id"])
     expect(card).to_contain_text("Marinara")
+    expect(staff.locator("header [data-live]")).to_have_text("Live")
 
     # Someone else moves it while this board still shows version 1.
     moved = httpx.patch(
@@ -187,6 +202,7 @@ def test_an_expired_session_asks_to_sign_in_again(people: People, stack: Stack) 
     )
     page.reload()
     people.expect_problem("status of 401")
+    people.expect_problem("WebSocket connection to")  # the live socket's handshake is refused too
     expect(page.get_by_role("alert").first).to_contain_text("Your session has expired. Please sign in again.")
     expect(page.get_by_role("button", name="Sign in again").first).to_be_visible()
 

@@ -23,6 +23,7 @@ from tests.e2e.conftest import free_port
 from tests.twin.conftest import Twin, built_artifact, run_twin
 from tests.web.conftest import PHONE, People
 from tests.web.test_journeys import click_to_rendered, order_card, someone
+from tests.web.test_live import Where, customer_orders_journey, kitchen_board_journey, menu_journey
 from tests.web.test_sign_out import signs_out_revoking
 
 pytestmark = pytest.mark.timeout(300)
@@ -103,6 +104,36 @@ def test_through_the_twin_a_double_click_orders_once_and_the_kitchen_moves_it_to
     expect(order_card(customer, order_id)).to_contain_text("Ready")
 
 
+def through_the_twin(cloud: Cloud) -> Where:
+    # The stream's event source mapping polls 4 times a second, then a Lambda worker
+    # posts: well under a second warm; a first (cold) invocation takes longer.
+    return Where(
+        cloud.site,
+        lambda page, name, role: sign_in(page, cloud, name, role),
+        cloud.twin.bearer,
+        cloud.twin.url,
+        live_ms=10_000,
+    )
+
+
+def test_through_the_twin_the_kitchen_board_shows_a_new_order_and_another_cooks_move_without_a_click(
+    people: People, cloud: Cloud
+) -> None:
+    kitchen_board_journey(people, through_the_twin(cloud))
+
+
+def test_through_the_twin_the_customer_sees_preparing_and_ready_as_the_kitchen_moves_it(
+    people: People, cloud: Cloud
+) -> None:
+    customer_orders_journey(people, through_the_twin(cloud))
+
+
+def test_through_the_twin_the_menu_marks_an_unavailable_dish_and_drops_a_removed_one(
+    people: People, cloud: Cloud
+) -> None:
+    menu_journey(people, through_the_twin(cloud))
+
+
 def test_the_twins_page_connects_only_to_the_twin_though_its_header_allows_any_loopback_api(
     cloud: Cloud,
 ) -> None:
@@ -111,7 +142,10 @@ def test_the_twins_page_connects_only_to_the_twin_though_its_header_allows_any_l
     for path in ("/", "/orders"):
         answer = httpx.get(cloud.site + path, timeout=30)
         assert "connect-src 'self' http://127.0.0.1:* " in answer.headers["content-security-policy"]
-        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root}"], path
+        assert " ws://127.0.0.1:*" in answer.headers["content-security-policy"]
+        # and the twin's WebSocket API (config.json's wsUrl), its origin alone.
+        ws_origin = cloud.twin.ws_url.rsplit("/", 1)[0]
+        assert csp_metas(answer.text) == [f"connect-src 'self' {cloud.twin.root} {ws_origin}"], path
 
 
 def test_through_the_twin_sign_out_revokes_at_the_twin_s_issuer(people: People, cloud: Cloud) -> None:

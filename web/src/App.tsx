@@ -11,6 +11,7 @@ import { itemCount } from "./features/orders/cart";
 import { CartProvider, useCart } from "./features/orders/CartProvider";
 import { CheckoutPage } from "./features/orders/CheckoutPage";
 import { OrdersPage } from "./features/orders/OrdersPage";
+import { LiveIndicator, LiveProvider } from "./live/LiveProvider";
 import { Link, usePath } from "./router";
 
 /** The page's routes. The CDN's fallback to index.html (template.yaml) serves exactly these paths. */
@@ -20,9 +21,11 @@ export function App({ config }: { config: AppConfig }) {
   return (
     <AuthProvider config={config}>
       <ApiProvider baseUrl={config.apiUrl}>
-        <CartProvider>
-          <Shell />
-        </CartProvider>
+        <LiveProvider url={config.wsUrl}>
+          <CartProvider>
+            <Shell />
+          </CartProvider>
+        </LiveProvider>
       </ApiProvider>
     </AuthProvider>
   );
@@ -116,6 +119,7 @@ function Shell() {
             </button>
           ) : (
             <>
+              <LiveIndicator />
               <span className="muted">{auth.session.name}</span>
               <button type="button" className="secondary" onClick={() => void auth.signOut()}>
                 Sign out

@@ -17,6 +17,8 @@ export interface AppConfig {
   readonly signOutUrl: string;
   /** Where sign-out revokes the refresh token (Cognito's /oauth2/revoke, RFC 7009), or "". */
   readonly revokeUrl: string;
+  /** The live orders WebSocket (ws: or wss:, SPEC "Live orders"), or "": live updates off. */
+  readonly wsUrl: string;
 }
 
 function text(raw: Record<string, unknown>, name: keyof AppConfig, required: boolean): string {
@@ -41,6 +43,21 @@ function httpUrl(value: string, name: string): string {
   return value.replace(/\/+$/, "");
 }
 
+function wsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('config.json: "wsUrl" is not a URL');
+  }
+  // The token goes in the query string (browsers cannot set headers on a WebSocket): the
+  // page adds it, so a configured query or fragment would be a mistake.
+  if ((url.protocol !== "wss:" && url.protocol !== "ws:") || url.search !== "" || url.hash !== "") {
+    throw new Error('config.json: "wsUrl" must be a ws(s) URL without a query');
+  }
+  return value.replace(/\/+$/, "");
+}
+
 export function parseConfig(raw: unknown): AppConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new Error("config.json must hold an object");
@@ -48,6 +65,7 @@ export function parseConfig(raw: unknown): AppConfig {
   const fields = raw as Record<string, unknown>;
   const signOutUrl = text(fields, "signOutUrl", false);
   const revokeUrl = text(fields, "revokeUrl", false);
+  const ws = text(fields, "wsUrl", false);
   return {
     apiUrl: httpUrl(text(fields, "apiUrl", true), "apiUrl"),
     authority: httpUrl(text(fields, "authority", true), "authority"),
@@ -56,6 +74,7 @@ export function parseConfig(raw: unknown): AppConfig {
     scopePrefix: text(fields, "scopePrefix", false),
     signOutUrl: signOutUrl === "" ? "" : httpUrl(signOutUrl, "signOutUrl"),
     revokeUrl: revokeUrl === "" ? "" : httpUrl(revokeUrl, "revokeUrl"),
+    wsUrl: ws === "" ? "" : wsUrl(ws),
   };
 }
 

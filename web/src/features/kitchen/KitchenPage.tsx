@@ -4,10 +4,12 @@ import { useApi } from "../../api/ApiProvider";
 import { ok, orderNumber, type Order } from "../../api/client";
 import { ApiError } from "../../api/problems";
 import { ErrorNote } from "../../components/ErrorNote";
+import { useLive } from "../../live/LiveProvider";
+import { readDone, readFailed, reading, receive, tracked, type Tracked } from "../../live/versions";
 import { useAuth } from "../auth/AuthProvider";
-import { byStatus, COLUMNS, moveOrder } from "./board";
+import { byStatus, COLUMNS, moveOrder, placeOnBoard } from "./board";
 
-// A kitchen screen stays open: it re-reads on its own now and then.
+// A kitchen screen stays open: without live updates it re-reads on its own now and then.
 const REFRESH_MS = 30_000;
 
 function minutesAgo(created: string): string {
@@ -18,7 +20,7 @@ function minutesAgo(created: string): string {
 export function KitchenPage() {
   const api = useApi();
   const { expire } = useAuth();
-  const [orders, setOrders] = useState<Order[] | null>(null);
+  const [board, setBoard] = useState<Tracked<Order>>(tracked);
   const [loading, setLoading] = useState(true);
   const [failure, setFailure] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -34,39 +36,35 @@ export function KitchenPage() {
 
   const read = useCallback(async () => {
     setLoading(true);
+    setBoard(reading);
     try {
       const { data } = await ok(api.GET("/kitchen/orders"));
-      setOrders(data.items);
+      setBoard((current) => readDone(current, data.items, placeOnBoard));
       setFailure(null);
     } catch (error) {
+      setBoard(readFailed);
       fail(error);
     } finally {
       setLoading(false);
     }
   }, [api, fail]);
 
+  // New orders and other cooks' moves arrive by themselves; served and cancelled ones leave.
+  const live = useLive(
+    (message) => {
+      if (message.type === "order") setBoard((current) => receive(current, message.order, placeOnBoard));
+    },
+    () => void read(),
+  );
+
   useEffect(() => {
-    let live = true;
-    const load = () =>
-      ok(api.GET("/kitchen/orders")).then(
-        ({ data }) => {
-          if (!live) return;
-          setOrders(data.items);
-          setLoading(false);
-        },
-        (error: unknown) => {
-          if (!live) return;
-          fail(error);
-          setLoading(false);
-        },
-      );
-    void load();
-    const timer = window.setInterval(() => void load(), REFRESH_MS);
+    const first = setTimeout(() => void read(), 0);
+    const timer = live ? undefined : setInterval(() => void read(), REFRESH_MS);
     return () => {
-      live = false;
-      window.clearInterval(timer);
+      clearTimeout(first);
+      clearInterval(timer);
     };
-  }, [api, fail]);
+  }, [read, live]);
 
   const move = async (order: Order) => {
     setBusy(order.id);
@@ -77,9 +75,7 @@ export function KitchenPage() {
         setNotice(result.message);
         await read();
       } else {
-        setOrders((current) =>
-          (current ?? []).map((o) => (o.id === order.id ? result.order : o)).filter((o) => o.status !== "served"),
-        );
+        setBoard((current) => receive(current, result.order, placeOnBoard));
       }
     } catch (error) {
       fail(error);
@@ -104,7 +100,7 @@ export function KitchenPage() {
       <ErrorNote error={failure} />
       <div className="board">
         {COLUMNS.map((column) => {
-          const cards = byStatus(orders ?? [], column.status);
+          const cards = byStatus(board.items, column.status);
           return (
             <section key={column.status} className="column" aria-labelledby={`col-${column.status}`}>
               <h2 id={`col-${column.status}`}>

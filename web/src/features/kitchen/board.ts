@@ -18,6 +18,16 @@ export function nextStatus(status: OrderStatus): OrderStatus | null {
   return NEXT[status] ?? null;
 }
 
+/**
+ * Where a changed order goes on the board: in its column, oldest first (ULIDs sort by
+ * time, as the API lists them); served and cancelled orders leave.
+ */
+export function placeOnBoard(orders: readonly Order[], order: Order): Order[] {
+  const others = orders.filter((o) => o.id !== order.id);
+  if (nextStatus(order.status) === null) return others;
+  return [...others, order].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 export function byStatus(orders: readonly Order[], status: OrderStatus): Order[] {
   return orders.filter((o) => o.status === status);
 }

@@ -1,27 +1,64 @@
-import { useCallback } from "react";
+import { useCallback, useEffect, useState } from "react";
 
 import { useApi } from "../../api/ApiProvider";
+import { ApiError } from "../../api/problems";
 import { ErrorNote } from "../../components/ErrorNote";
 import { formatPrice } from "../../components/price";
-import { useLoad } from "../../components/useLoad";
+import { useLive } from "../../live/LiveProvider";
 import { Link } from "../../router";
+import { useAuth } from "../auth/AuthProvider";
 import { itemCount } from "../orders/cart";
 import { useCart } from "../orders/CartProvider";
 import { fetchMenu } from "./api";
+import { menuChanged, menuRead, menuReading, NO_MENU, type Menu } from "./live";
 
 export function MenuPage() {
   const api = useApi();
   const cart = useCart();
-  const menu = useLoad(useCallback(() => fetchMenu(api), [api]));
+  const { expire } = useAuth();
+  const [menu, setMenu] = useState<Menu>(NO_MENU);
+  const [loading, setLoading] = useState(true);
+  const [failure, setFailure] = useState<unknown>(null);
   const count = itemCount(cart.lines);
 
+  const read = useCallback(async () => {
+    setLoading(true);
+    setMenu(menuReading);
+    try {
+      const items = await fetchMenu(api);
+      setMenu((current) => menuRead(current, items));
+      setFailure(null);
+    } catch (error) {
+      setMenu((current) => menuRead(current, null));
+      if (error instanceof ApiError && error.signInAgain) expire();
+      setFailure(error);
+    } finally {
+      setLoading(false);
+    }
+  }, [api, expire]);
+
+  // A dish the chef changes or removes shows so at once.
+  useLive(
+    (message) => {
+      if (message.type === "menu") setMenu((current) => menuChanged(current, message));
+    },
+    () => void read(),
+  );
+
+  useEffect(() => {
+    const first = setTimeout(() => void read(), 0);
+    return () => {
+      clearTimeout(first);
+    };
+  }, [read]);
+
   return (
-    <section aria-busy={menu.loading} data-state={menu.loading ? "loading" : "ready"}>
+    <section aria-busy={loading} data-state={loading ? "loading" : "ready"}>
       <h1 tabIndex={-1}>Menu</h1>
-      <ErrorNote error={menu.error} />
-      {menu.data?.length === 0 && <p>The menu is empty today.</p>}
+      <ErrorNote error={failure} />
+      {menu.items?.length === 0 && <p>The menu is empty today.</p>}
       <ul className="menu">
-        {menu.data?.map((item) => {
+        {menu.items?.map((item) => {
           const inCart = cart.lines.find((l) => l.itemId === item.id)?.quantity ?? 0;
           return (
             <li key={item.id} className={item.available ? "dish" : "dish unavailable"} data-dish={item.id}>

@@ -6,15 +6,18 @@ import { ApiError } from "../../api/problems";
 import { ErrorNote } from "../../components/ErrorNote";
 import { formatPrice } from "../../components/price";
 import { Status } from "../../components/Status";
+import { useLive } from "../../live/LiveProvider";
+import { readDone, readFailed, reading, receive, remember, tracked, type Tracked } from "../../live/versions";
 import { useAuth } from "../auth/AuthProvider";
-import { addPage, EMPTY, replaceOrder, type Pages } from "./paging";
+import { addPage, placeInOrders } from "./paging";
 
 const PAGE_SIZE = 10;
 
 export function OrdersPage() {
   const api = useApi();
   const { expire } = useAuth();
-  const [pages, setPages] = useState<Pages>(EMPTY);
+  const [orders, setOrders] = useState<Tracked<Order>>(tracked);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [failure, setFailure] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -31,11 +34,22 @@ export function OrdersPage() {
     async (cursor: string | null) => {
       setLoading(true);
       setFailure(null);
+      if (cursor === null) setOrders(reading);
       try {
         const query = cursor === null ? { limit: PAGE_SIZE } : { limit: PAGE_SIZE, cursor };
         const { data } = await ok(api.GET("/orders", { params: { query } }));
-        setPages((current) => addPage(current, data, cursor === null));
+        setOrders((current) =>
+          cursor === null
+            ? readDone(current, data.items, placeInOrders)
+            : {
+                ...current,
+                items: addPage({ orders: current.items, nextCursor: null }, data, false).orders,
+                seen: remember(current.seen, data.items),
+              },
+        );
+        setNextCursor(data.next_cursor);
       } catch (error) {
+        setOrders(readFailed);
         fail(error);
       } finally {
         setLoading(false);
@@ -44,24 +58,20 @@ export function OrdersPage() {
     [api, fail],
   );
 
+  // The kitchen's moves arrive by themselves ("preparing", "ready", ...).
+  useLive(
+    (message) => {
+      if (message.type === "order") setOrders((current) => receive(current, message.order, placeInOrders));
+    },
+    () => void read(null),
+  );
+
   useEffect(() => {
-    let live = true;
-    ok(api.GET("/orders", { params: { query: { limit: PAGE_SIZE } } })).then(
-      ({ data }) => {
-        if (!live) return;
-        setPages(addPage(EMPTY, data, true));
-        setLoading(false);
-      },
-      (error: unknown) => {
-        if (!live) return;
-        fail(error);
-        setLoading(false);
-      },
-    );
+    const first = setTimeout(() => void read(null), 0);
     return () => {
-      live = false;
+      clearTimeout(first);
     };
-  }, [api, fail]);
+  }, [read]);
 
   const cancel = async (order: Order) => {
     setNotice(null);
@@ -73,7 +83,7 @@ export function OrdersPage() {
           body: { status: "cancelled" },
         }),
       );
-      setPages((current) => replaceOrder(current, data));
+      setOrders((current) => receive(current, data, placeInOrders));
       setNotice(`Order ${orderNumber(order.id)} is cancelled.`);
     } catch (error) {
       if (error instanceof ApiError && (error.status === 412 || error.status === 409)) {
@@ -99,9 +109,9 @@ export function OrdersPage() {
         </p>
       )}
       <ErrorNote error={failure} />
-      {!loading && pages.orders.length === 0 && failure === null && <p>No orders yet.</p>}
+      {!loading && orders.items.length === 0 && failure === null && <p>No orders yet.</p>}
       <ul className="orders">
-        {pages.orders.map((order) => (
+        {orders.items.map((order) => (
           <li key={order.id} className="order" data-order={order.id}>
             <div className="order-head">
               <strong>{orderNumber(order.id)}</strong> <Status status={order.status} />
@@ -121,8 +131,8 @@ export function OrdersPage() {
           </li>
         ))}
       </ul>
-      {pages.nextCursor !== null && (
-        <button type="button" onClick={() => void read(pages.nextCursor)} disabled={loading}>
+      {nextCursor !== null && (
+        <button type="button" onClick={() => void read(nextCursor)} disabled={loading}>
           Show older orders
         </button>
       )}

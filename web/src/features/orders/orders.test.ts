@@ -4,7 +4,7 @@ import { createApi, type MenuItem, type Order } from "../../api/client";
 import { ApiError } from "../../api/problems";
 import { addItem, estimatedTotal, itemCount, setQuantity } from "./cart";
 import { cartFingerprint, CheckoutKeys, placeOrder, type KeyStorage } from "./checkout";
-import { addPage, EMPTY, replaceOrder } from "./paging";
+import { addPage, EMPTY, placeInOrders } from "./paging";
 
 function memory(): KeyStorage & { data: Map<string, string> } {
   const data = new Map<string, string>();
@@ -106,11 +106,18 @@ describe("paging with the cursor", () => {
     pages = addPage(pages, { items: [order("2"), order("1")], next_cursor: null }, false);
     expect(pages.orders.map((o) => o.id)).toEqual(["3", "2", "1"]);
     expect(pages.nextCursor).toBeNull();
-    pages = replaceOrder(pages, order("2", { status: "cancelled", version: 2 }));
+    pages = { ...pages, orders: placeInOrders(pages.orders, order("2", { status: "cancelled", version: 2 })) };
     expect(pages.orders[1]?.status).toBe("cancelled");
     pages = addPage(pages, { items: [order("4")], next_cursor: "c2" }, true);
     expect(pages.orders.map((o) => o.id)).toEqual(["4"]);
     expect(pages.nextCursor).toBe("c2");
+  });
+
+  it("puts a new order first, and leaves one from a page not loaded where it is", () => {
+    const listed = [order("3"), order("2")];
+    expect(placeInOrders(listed, order("4")).map((o) => o.id)).toEqual(["4", "3", "2"]);
+    expect(placeInOrders(listed, order("1", { status: "ready", version: 3 }))).toEqual(listed);
+    expect(placeInOrders([], order("1")).map((o) => o.id)).toEqual(["1"]);
   });
 
   it("sends the cursor and the token", async () => {

@@ -19,7 +19,13 @@ export function addPage(
   return { orders: [...pages.orders, ...page.items.filter((o) => !seen.has(o.id))], nextCursor: page.next_cursor };
 }
 
-/** An order changed by this page (a cancel): shown as the API answered it. */
-export function replaceOrder(pages: Pages, order: Order): Pages {
-  return { ...pages, orders: pages.orders.map((o) => (o.id === order.id ? order : o)) };
+/**
+ * An order changed (by this page's cancel, or live from the kitchen): shown as the API
+ * answered it. An order not listed is new if it is newer than the newest listed (ids are
+ * ULIDs: they sort by time); otherwise it is on a page not loaded, and stays there.
+ */
+export function placeInOrders(orders: readonly Order[], order: Order): Order[] {
+  if (orders.some((o) => o.id === order.id)) return orders.map((o) => (o.id === order.id ? order : o));
+  const newest = orders[0];
+  return newest === undefined || order.id > newest.id ? [order, ...orders] : [...orders];
 }
