@@ -24,11 +24,12 @@ CHROMIUM := /usr/bin/chromium
 # expands prerequisites as it reads them, so a later include would leave them empty.
 include $(dir $(firstword $(MAKEFILE_LIST)))web/web.mk
 
-.PHONY: help run test lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke deploy user mutate
+.PHONY: help run test docs docs-build docs-screenshots lint lint-infra typecheck pytest compat validate build lock events clean browser cloud cloud-token smoke deploy user mutate
 
 help:
 	@echo "make run    install what is needed and serve on http://$(HOST):$(PORT) (docs at /docs)"
 	@echo "make test   install what is needed and run every test and check"
+	@echo "make docs   the guides as a site on http://127.0.0.1:8001/ (make docs-build: strict, into .site/)"
 	@echo "make screenshots  the web app's pictures in docs/screenshots, from the browser journeys"
 	@echo "make build  sam build (arm64, as deployed)"
 	@echo "make cloud  the stack as deployed on this machine: the built artifact behind the HTTP API twin"
@@ -94,6 +95,24 @@ run: $(VENV)/.installed $(WEB_NPM)
 	(cd $(WEB) && exec node node_modules/vite/bin/vite.js --clearScreen false) & web=$$!; \
 	trap 'kill $$api $$web 2>/dev/null; wait; exit 0' INT TERM; \
 	wait -n; kill $$api $$web 2>/dev/null; wait
+
+# The guides (docs/, mkdocs.yml): Material for MkDocs. The strict build fails on a
+# broken link or anchor, a missing include and a page left out of the navigation;
+# tests/docs runs the shell snippets the pages tell a reader to type.
+export NO_MKDOCS_2_WARNING := 1
+DOCS_PORT ?= 8001
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs serve -a 127.0.0.1:$(DOCS_PORT)
+
+docs-build: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+# The site's pictures (home page, one guide, the README at phone width) in
+# docs/screenshots, from the strict build, in headless Chromium. Material for MkDocs
+# loads Mermaid from a CDN, which the pictures do not reach: MERMAID_JS=path/to/
+# mermaid.min.js (from `npm pack mermaid@11`) draws the diagrams; without, their text.
+docs-screenshots: docs-build $(CHROMIUM)
+	$(PY) -m devtools.docs_screenshots $(if $(MERMAID_JS),--mermaid $(MERMAID_JS))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench twin ops devtools web/scripts
@@ -162,7 +181,7 @@ lint-infra: .venv-lint/.installed
 build: .venv-sam/.installed
 	$(SAM) build
 
-test: lint validate lint-infra web-check pytest compat bench-smoke
+test: lint docs-build validate lint-infra web-check pytest compat bench-smoke
 
 lock:
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header -q requirements/runtime.in -o requirements/runtime.txt

@@ -80,9 +80,9 @@ def test_a_write_through_this_container_clears_the_cache(
     assert client.get("/menu", headers={"If-None-Match": before.headers["etag"]}).status_code == 200
 
 
-# README (Rules a client can rely on, Caching): a write through one container is seen by every other container
-# within this many seconds. The contract's number, not the code's constant, so a
-# longer cache period fails here.
+# docs/api.md (Rules a client can rely on, Caching): a write through one container is seen
+# by every other container within this many seconds. The contract's number, not the
+# code's constant, so a longer cache period fails here.
 OTHER_CONTAINERS_SEE_A_WRITE_WITHIN = 5.0
 
 

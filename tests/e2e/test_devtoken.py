@@ -45,7 +45,7 @@ def test_devtoken_is_accepted_by_the_local_server(server: Server) -> None:
 
 
 def test_devtoken_group_gives_the_role_as_cognito_does(server: Server) -> None:
-    """`--group chef` (the README's curl example): customer scopes and cognito:groups,
+    """`--group chef` (the API guide's curl example, docs/api.md): customer scopes and cognito:groups,
     which the local server, by its default APP_AUTH_GROUP_ROLES, grants menu:write."""
     minted = devtoken(server_dir(server), "--sub", "chef", "--group", "chef")
     assert minted.returncode == 0, minted.stderr

@@ -148,7 +148,7 @@ def _names_an_item(line: Any) -> bool:
 # Rejections that no schema can express, because they depend on what is stored
 # rather than on the request's shape: an order line naming an item that is not
 # (or no longer) on the menu, a cursor this API never issued, an Idempotency-Key
-# reused with another body (documented 422s: README, the operations'
+# reused with another body (documented 422s: docs/api.md, the operations'
 # descriptions), and an If-Match naming another version than the current one
 # (412). schemathesis' positive_data_acceptance check expects a 404 or 409 for
 # such cases, so it is skipped for exactly these responses and no others.

@@ -1,5 +1,5 @@
 """The Live* functions' handlers import no web framework: each cold start pays only
-for what its handler imports (docs/ARCHITECTURE.md, "Live orders"). The socket and
+for what its handler imports (docs/architecture.md, "Live orders"). The socket and
 stream handlers import no settings model (pydantic) and no JWT library either."""
 
 from __future__ import annotations

@@ -234,15 +234,15 @@ def test_no_log_line_holds_a_token(live: Live) -> None:
         assert token.split(".")[2] not in log
 
 
-def readme_snippet() -> str:
-    """The Python block of the README's "Connecting locally"."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("### Connecting locally") :]
+def guide_snippet() -> str:
+    """The Python block of the live orders guide's "Connecting locally" (docs/live-orders.md)."""
+    text = (ROOT / "docs" / "live-orders.md").read_text()
+    section = text[text.index("## Connecting locally") :]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
-def test_the_readmes_python_snippet_hears_its_pong_and_its_orders(live: Live) -> None:
-    code = readme_snippet().replace("127.0.0.1:8000", live.server.url.removeprefix("http://"))
+def test_the_guides_python_snippet_hears_its_pong_and_its_orders(live: Live) -> None:
+    code = guide_snippet().replace("127.0.0.1:8000", live.server.url.removeprefix("http://"))
     env = {**os.environ, "TOKEN": live.token("judy")}
     snippet = subprocess.Popen([sys.executable, "-u", "-c", code], env=env, stdout=subprocess.PIPE, text=True)
     assert snippet.stdout is not None

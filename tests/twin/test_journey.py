@@ -1,4 +1,4 @@
-"""The README's journey through `make cloud`: the built artifact, run as Lambda runs it,
+"""The API guide's curl journey (docs/api.md) through `make cloud`: the built artifact, run as Lambda runs it,
 behind the HTTP API twin, on the DynamoDB store."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The twin's figures in the README (`make bench-twin`, bench/twin_report.py) are read
+"""The twin's figures in docs/twin.md (`make bench-twin`, bench/twin_report.py) are read
 from Lambda's REPORT lines: parsed field by field, summarized, compared as ratios; and
 a REPORT line's Duration is the function's time, not the twin's plumbing."""
 

@@ -132,7 +132,7 @@ def sign_in(page: Page, stack: Stack, username: str, role: str) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
-    """A picture for the README, when `make screenshots` asks for them."""
+    """A picture for the README and the guides (docs/screenshots), when `make screenshots` asks for them."""
     if SCREENSHOTS:
         folder = Path(SCREENSHOTS)
         folder.mkdir(parents=True, exist_ok=True)

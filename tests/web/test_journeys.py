@@ -287,7 +287,7 @@ def click_to_rendered(page: Page, what: str) -> dict[str, Any]:
 def test_warm_click_to_rendered_data_is_measured_in_the_browser(
     people: People, stack: Stack, record_property: Any
 ) -> None:
-    """Warm reads through uvicorn on loopback; the twin's figure is the README's comparison."""
+    """Warm reads through uvicorn on loopback; the twin's figure is docs/web-app.md's comparison."""
     page = people.page()
     place_order_in_the_page(page, stack, someone("erin"))
     page.get_by_role("link", name="Follow my orders").click()

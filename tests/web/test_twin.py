@@ -3,7 +3,7 @@ API twin, DynamoDB's stand-in, the twin's issuer for sign-in, and the page serve
 its CloudFront distribution serves it, all from template.yaml.
 
 The journeys that matter most run again here, and the click-to-rendered time is
-measured through the twin: the figure the README compares with the seed's 100 ms.
+measured through the twin: the figure the web app guide (docs/web-app.md) compares with the seed's 100 ms.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def run(
         if problem is not None:
             failures[check.name] = problem
     status = "Failed" if failures else "Succeeded"
-    # One line the operator finds in the hook's log (README, Operating).
+    # One line the operator finds in the hook's log (docs/operating.md, Releases and rollbacks).
     print(json.dumps({"pre_traffic": status, "version": function, "failures": failures}), flush=True)
     codedeploy.put_lifecycle_event_hook_execution_status(
         deploymentId=event["DeploymentId"],
