@@ -60,7 +60,7 @@ def place_order_over_the_api(stack: Stack, username: str) -> dict[str, Any]:
     return order
 
 
-def test_anyone_browses_the_menu_prices_from_the_api_unavailable_dishes_marked(
+def test_anyone_browses_the_menu_prices_from_the_api_unavailable_dishes_left_out(
     people: People, stack: Stack
 ) -> None:
     page = people.page(PHONE)
@@ -68,9 +68,9 @@ def test_anyone_browses_the_menu_prices_from_the_api_unavailable_dishes_marked(
     margherita = page.locator('[data-dish="margherita"]')
     expect(margherita).to_contain_text("Margherita")
     expect(margherita).to_contain_text("$11.50")
-    truffle = page.locator('[data-dish="truffle-special"]')
-    expect(truffle).to_contain_text("Unavailable today")
-    expect(truffle.get_by_role("button")).to_be_disabled()
+    # The demo menu's truffle special is unavailable: a customer cannot order it, so it
+    # is not listed (issue 24: a dish the chef marks unavailable leaves the menu page).
+    expect(page.locator('[data-dish="truffle-special"]')).to_have_count(0)
     # Phone-sized: nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shoot(page, "menu")

@@ -128,7 +128,7 @@ def test_through_the_twin_the_customer_sees_preparing_and_ready_as_the_kitchen_m
     customer_orders_journey(people, through_the_twin(cloud))
 
 
-def test_through_the_twin_the_menu_marks_an_unavailable_dish_and_drops_a_removed_one(
+def test_through_the_twin_the_menu_drops_an_unavailable_dish_and_a_removed_one(
     people: People, cloud: Cloud
 ) -> None:
     menu_journey(people, through_the_twin(cloud))

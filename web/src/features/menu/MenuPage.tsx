@@ -20,6 +20,9 @@ export function MenuPage() {
   const [loading, setLoading] = useState(true);
   const [failure, setFailure] = useState<unknown>(null);
   const count = itemCount(cart.lines);
+  // What a customer can order today: a dish the chef marks unavailable leaves the page
+  // (issue 24), on a read and on a live change alike, so the two never disagree.
+  const dishes = menu.items?.filter((item) => item.available);
 
   const read = useCallback(async () => {
     setLoading(true);
@@ -56,20 +59,18 @@ export function MenuPage() {
     <section aria-busy={loading} data-state={loading ? "loading" : "ready"}>
       <h1 tabIndex={-1}>Menu</h1>
       <ErrorNote error={failure} />
-      {menu.items?.length === 0 && <p>The menu is empty today.</p>}
+      {dishes?.length === 0 && <p>The menu is empty today.</p>}
       <ul className="menu">
-        {menu.items?.map((item) => {
+        {dishes?.map((item) => {
           const inCart = cart.lines.find((l) => l.itemId === item.id)?.quantity ?? 0;
           return (
-            <li key={item.id} className={item.available ? "dish" : "dish unavailable"} data-dish={item.id}>
+            <li key={item.id} className="dish" data-dish={item.id}>
               <div className="dish-text">
                 <span className="dish-name">{item.name}</span>
                 <span className="dish-price">{formatPrice(item.price_cents)}</span>
-                {!item.available && <span className="badge">Unavailable today</span>}
               </div>
               <button
                 type="button"
-                disabled={!item.available}
                 aria-label={`Add ${item.name} to the order`}
                 onClick={() => {
                   cart.add(item.id);

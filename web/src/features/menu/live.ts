@@ -17,7 +17,7 @@ export const NO_MENU: Menu = { items: undefined, during: null };
 
 /**
  * A dish shown as a fresh read would show it: in id order (as `GET /menu` lists them),
- * an unavailable one marked (it can no longer be added), a removed one gone.
+ * an unavailable one kept (the page leaves it out, as it does on a read), a removed one gone.
  */
 export function applyMenuChange(items: readonly MenuItem[], change: MenuChange): MenuItem[] {
   if ("removed" in change) return items.filter((item) => item.id !== change.removed);
