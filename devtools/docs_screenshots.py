@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import markdown
 from playwright.sync_api import Page, Route, sync_playwright
@@ -33,7 +34,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 860}
-MERMAID_CDN = "https://unpkg.com/mermaid@11/dist/mermaid.min.js"
+# Mermaid's script, wherever a page asks for it (Material for MkDocs names a CDN's copy):
+# answered from the local file given with --mermaid, or refused (the diagram stays text).
+MERMAID_SCRIPT = "/mermaid.min.js"
 README_PATH = "/__readme__.html"
 # GitHub's own rules for what can be wide: a table scrolls inside itself, a code block
 # inside itself, an image shrinks to the column; prose wraps.
@@ -82,7 +85,7 @@ def readme_html() -> str:
     body = markdown.markdown(text, extensions=["tables", "fenced_code"])
     return (
         f'<!doctype html><meta name="viewport" content="width=device-width"><style>{GITHUB_CSS}</style>'
-        f'<article>{body}</article><script src="{MERMAID_CDN}"></script>'
+        f'<article>{body}</article><script src="{MERMAID_SCRIPT}"></script>'
         "<script>window.mermaid && mermaid.run()</script>"
     )
 
@@ -92,10 +95,10 @@ def _route(page: Page, origin: str, mermaid: Path | None) -> None:
         url = route.request.url
         if url.startswith(origin + README_PATH):
             route.fulfill(body=readme_html(), content_type="text/html")
+        elif urlsplit(url).path.endswith(MERMAID_SCRIPT) and mermaid is not None:
+            route.fulfill(path=str(mermaid), content_type="text/javascript")
         elif url.startswith(origin):
             route.continue_()
-        elif url == MERMAID_CDN and mermaid is not None:
-            route.fulfill(path=str(mermaid), content_type="text/javascript")
         else:
             route.abort()
 

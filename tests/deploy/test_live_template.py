@@ -106,7 +106,11 @@ def test_the_stage_throttles_and_logs_without_the_query_string(stack: Stack) -> 
     # Execution logs off: data tracing would log each request whole, the token included.
     quiet = {"DataTraceEnabled": False, "LoggingLevel": "OFF"}
     assert settings == {**{name: {"Ref": name} for name in throttling}, **quiet}
-    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": "100", "ThrottlingRateLimit": "50", **quiet}
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": "100",
+        "ThrottlingRateLimit": "50",
+        **quiet,
+    }
     log = stage["AccessLogSettings"]
     assert log["DestinationArn"] == STAND_IN_ATTRIBUTES[("WebSocketAccessLogGroup", "Arn")]
     fields = json.loads(log["Format"])  # one JSON object per connect, message, disconnect
