@@ -169,9 +169,7 @@ def test_the_customer_sees_preparing_and_ready_as_the_kitchen_moves_the_order(
     customer_orders_journey(people, under_make_run(stack))
 
 
-def test_the_menu_drops_a_dish_the_chef_makes_unavailable_or_removes(
-    people: People, stack: Stack
-) -> None:
+def test_the_menu_drops_a_dish_the_chef_makes_unavailable_or_removes(people: People, stack: Stack) -> None:
     menu_journey(people, under_make_run(stack))
 
 
