@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.live import management
+
 LATEST = Path(__file__).resolve().parent / "results" / "latest.json"
 RESULTS_MD = LATEST.with_name("scaling.md")  # included by docs/scaling.md
 SCALES = (1, 10, 100, 1000)
@@ -49,6 +51,8 @@ PARTITION_WCU, PARTITION_RCU = 1000.0, 3000.0
 # Assumptions, not measurements (docs/scaling.md): an @connections POST from the stream
 # consumer, in-Region; the size of one connection's membership item and of a board marker.
 POST_MS = 10.0
+# A change's posts in flight at once (app.live.fanout.deliver with the consumer's pool).
+POST_CONCURRENCY = management.POST_CONCURRENCY
 MEMBERSHIP_BYTES, MARKER_BYTES, MENU_BYTES = 200, 150, 4096
 BOARD_LIMIT = 100  # GET /kitchen/orders reads at most this many markers per Query
 
@@ -159,6 +163,12 @@ def _posts(t: Traffic, d: Durations, s: float) -> float:
     return changes * per_change
 
 
+def _consumer_busy(t: Traffic, d: Durations, s: float) -> float:
+    """Seconds of each second the consumer spends posting: a change's posts run
+    POST_CONCURRENCY at a time."""
+    return _posts(t, d, s) * POST_MS / 1000 / POST_CONCURRENCY
+
+
 def _connects(t: Traffic, d: Durations, s: float) -> float:
     """New WebSocket connections per second: each ordering customer's page, and each
     staff device reconnecting once an hour (a token lives an hour)."""
@@ -189,13 +199,13 @@ LIMITS = (
           APIGW_ACCOUNT, lambda t, d, s: _http(t, d, s) + _posts(t, d, s)),
     Limit("lambda_concurrency", "Lambda concurrent executions (API function + stream consumer)", 1000,
           "environments", LAMBDA_QUOTAS,
-          lambda t, d, s: concurrency(t, d, s) + _posts(t, d, s) * POST_MS / 1000),
+          lambda t, d, s: concurrency(t, d, s) + _consumer_busy(t, d, s)),
     Limit("lambda_scaling", "Lambda scaling rate: a cold burst of the API function", 1000,
           "environments/10 s", LAMBDA_SCALING, concurrency),
     Limit("ws_connect", "WebSocket new connections per second", 500, "connections/s", APIGW_WEBSOCKET,
           _connects),
     Limit("stream_consumer", "stream consumer, one batch at a time per shard (ParallelizationFactor 1)",
-          1.0, "busy s/s", LAMBDA_STREAM_PARAMS, lambda t, d, s: _posts(t, d, s) * POST_MS / 1000),
+          1.0, "busy s/s", LAMBDA_STREAM_PARAMS, lambda t, d, s: _consumer_busy(t, d, s)),
     Limit("kitchen_writes", "KITCHEN#OPEN (GSI1) writes: a marker put and deleted per order",
           PARTITION_WCU, "WCU/s", DYNAMODB_PARTITION, lambda t, d, s: 2 * t.orders_per_second(s)),
     Limit("kitchen_reads", "KITCHEN#OPEN (GSI1) reads: the board's Query", PARTITION_RCU, "RCU/s",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -149,3 +151,37 @@ def test_a_client_too_far_behind_is_cut_off_as_gone() -> None:
     accepted, size = asyncio.run(scenario())
     assert accepted is False
     assert size == MAX_PENDING + 1  # the CLOSE marker, not the text
+
+
+class Together(Recorder):
+    """Each send waits until ``parties`` sends are under way at once: a pool's sends
+    pass; the same sends one after another would break the barrier."""
+
+    def __init__(self, parties: int, gone: frozenset[str] = frozenset(), broken: str = "") -> None:
+        super().__init__(gone)
+        self.barrier = threading.Barrier(parties, timeout=5)
+        self.broken = broken
+        self.lock = threading.Lock()
+
+    def send(self, connection_id: str, text: str) -> bool:
+        self.barrier.wait()
+        if connection_id == self.broken:
+            raise ConnectionError("throttled")
+        with self.lock:
+            return super().send(connection_id, text)
+
+
+def test_with_a_pool_a_changes_posts_run_together_not_one_after_another() -> None:
+    registry = registry_of(ALICE, ALICE_PHONE, BOB, COOK)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert deliver(MenuChanged(item=dish()), registry, Together(4), now=NOW, pool=pool) == 4
+
+
+def test_with_a_pool_every_post_finishes_the_gone_are_forgotten_then_the_failure_propagates() -> None:
+    registry = registry_of(ALICE, BOB, COOK)
+    transport = Together(3, gone=frozenset({"c-bob"}), broken="c-cook")
+    with ThreadPoolExecutor(max_workers=3) as pool, pytest.raises(ConnectionError):
+        deliver(MenuChanged(item=dish()), registry, transport, now=NOW, pool=pool)
+    assert transport.receivers() == ["c-alice"]
+    # bob (gone) is forgotten; cook's post is retried with the batch
+    assert registry.members(ALL) == [ALICE, COOK]

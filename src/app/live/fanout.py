@@ -7,6 +7,7 @@ Registry and Transport are the two interfaces behind which the places differ
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Protocol
 
 from app.live.audience import Listener
@@ -32,15 +33,23 @@ class Transport(Protocol):
     def close(self, connection_id: str) -> None: ...
 
 
-def deliver(change: Change, registry: Registry, transport: Transport, *, now: int) -> int:
+def deliver(
+    change: Change, registry: Registry, transport: Transport, *, now: int, pool: Executor | None = None
+) -> int:
     """Sends ``change`` to every member of its audiences once; returns how many messages went.
 
     A connection past its ``expires_at`` is closed and forgotten, and sent nothing
     (its token has expired). A gone connection is forgotten: that one only (the
     trap of aws-samples/simple-websockets-chat-app, which deleted the sender's).
     Any other failure of ``send`` propagates: the stream batch is retried.
+
+    ``pool``: the sends run concurrently on it (the cloud's consumer: each post is a
+    round trip to API Gateway, so a kitchen of many connections would otherwise wait
+    for them one after another); all of them finish, the gone are forgotten, then the
+    first failure, if any, propagates. Without one they run in order and the first
+    failure stops the rest (the local hub's sends are a queue hand-over).
     """
-    sent = 0
+    targets: list[tuple[str, str]] = []
     seen: set[str] = set()
     for audience, text in messages(change):
         for listener in registry.members(audience):
@@ -51,8 +60,26 @@ def deliver(change: Change, registry: Registry, transport: Transport, *, now: in
             if listener.expires_at <= now:
                 transport.close(connection_id)
                 registry.remove(connection_id)
-            elif transport.send(connection_id, text):
-                sent += 1
             else:
-                registry.remove(connection_id)
+                targets.append((connection_id, text))
+    outcomes: list[bool | BaseException] = []
+    if pool is None:
+        for connection_id, text in targets:
+            try:
+                outcomes.append(transport.send(connection_id, text))
+            except Exception as error:  # re-raised below, once the gone are forgotten
+                outcomes.append(error)
+                break
+    else:
+        futures = [pool.submit(transport.send, connection_id, text) for connection_id, text in targets]
+        outcomes = [future.exception() or future.result() for future in futures]
+    sent = 0
+    for (connection_id, _), outcome in zip(targets, outcomes):  # noqa: B905 - stops where sending stopped
+        if outcome is True:
+            sent += 1
+        elif outcome is False:
+            registry.remove(connection_id)
+    failure = next((outcome for outcome in outcomes if isinstance(outcome, BaseException)), None)
+    if failure is not None:
+        raise failure
     return sent

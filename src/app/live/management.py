@@ -20,6 +20,9 @@ from typing import Any
 
 MANAGEMENT_URL_VARIABLE = "APP_LIVE_MANAGEMENT_URL"
 SDK_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", "AWS_ENDPOINT_URL")
+# A change's posts in flight at once (app.aws_lambda.live_stream), and the client's
+# connections to keep for them (botocore keeps 10 by default).
+POST_CONCURRENCY = 16
 
 
 class ManagementTransport:
@@ -55,7 +58,12 @@ def new_client(environ: Mapping[str, str]) -> Any:
     import botocore.session
     from botocore.config import Config
 
-    config = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"})
+    config = Config(
+        connect_timeout=1,
+        read_timeout=2,
+        retries={"total_max_attempts": 3, "mode": "standard"},
+        max_pool_connections=POST_CONCURRENCY,
+    )
     return botocore.session.Session().create_client(
         "apigatewaymanagementapi", endpoint_url=endpoint_url(environ), config=config
     )
