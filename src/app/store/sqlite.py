@@ -130,13 +130,18 @@ class SqliteStore:
                 self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             self._connections.append(conn)
             with self._schema_lock:
                 if not self._schema_ready:
+                    # WAL is a property of the file: set once, by the first connection,
+                    # before any other of this store's threads begins a transaction. A
+                    # BEGIN racing a connection that is switching the journal mode gets
+                    # SQLITE_BUSY at once, without the busy timeout (seen as "database
+                    # is locked" when fifty threads opened their first connection together).
+                    conn.execute("PRAGMA journal_mode=WAL")
                     conn.executescript(SCHEMA)
                     self._schema_ready = True
         return conn
