@@ -146,10 +146,11 @@ TARGETS = (
         guarded=True,
         # Like for like: the bare hello writing the same one line to the same pipe, so
         # the pipe's cost is in both and what is left is mostly our code's. Still noisy:
-        # 1.21-1.26x in most runs of 2026-12-05, 1.56x in two fresh-clone CI runs and
-        # 1.65x in one full run on the same code. The guard holds it at 1.6x (it trips
-        # at 2.0x), above that noise; the published verdict stays against 1.5x.
-        guard_at=1.6,
+        # 1.21-1.26x on a quiet machine on 2026-12-05, but 1.56x, 1.56x and 1.75x in
+        # fresh-clone CI runs (make bench-smoke right after the whole suite) and 1.65x in
+        # one full run, all on the same code. The guard holds it at 1.8x (it trips at
+        # 2.25x), above that noise; the published verdict stays against 1.5x.
+        guard_at=1.8,
     ),
     Target(
         "warm_order_p99",
