@@ -15,7 +15,6 @@ Imports no FastAPI and no settings model: its cold start is the SDK client's.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -23,13 +22,10 @@ from typing import Any
 
 from app.http.logs import configure_logging
 from app.live.audience import Listener
+from app.live.changes import NOT_UNDERSTOOD, PONG
 from app.live.dynamo_registry import DynamoRegistry, from_environment
 
 log = logging.getLogger("app.live.socket")
-PONG = json.dumps({"type": "pong"}, separators=(",", ":"))
-UNKNOWN = json.dumps(
-    {"type": "error", "detail": 'unknown message; the only one is {"action": "ping"}'}, separators=(",", ":")
-)
 OK = {"statusCode": 200}
 
 
@@ -65,4 +61,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return OK
     if route == "ping":
         return OK | {"body": PONG}
-    return OK | {"body": UNKNOWN}
+    return OK | {"body": NOT_UNDERSTOOD}

@@ -90,6 +90,12 @@ def _text(message: dict[str, object]) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
+# The replies to a client's message, the same in every place: {"action": "ping"} is the
+# only one understood (SPEC "Live orders"); anything else is answered, never echoed.
+PONG = _text({"type": "pong"})
+NOT_UNDERSTOOD = _text({"type": "error", "detail": 'The only message understood is {"action": "ping"}.'})
+
+
 def messages(change: Change) -> list[tuple[str, str]]:
     """``[(audience, JSON text)]``: an order to its customer and the staff, the menu to all."""
     if isinstance(change, OrderChanged):

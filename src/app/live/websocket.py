@@ -28,13 +28,12 @@ from app.auth.middleware import REALM, verify_off_the_loop
 from app.auth.verify import InvalidToken
 from app.http.problems import problem_response
 from app.live.audience import READ_SCOPE, Listener, admit
+from app.live.changes import NOT_UNDERSTOOD, PONG
 from app.live.local import CLOSE, Hub
 
 log = logging.getLogger("app.live")
 
 PATH = "/ws"
-PONG = '{"type":"pong"}'
-NOT_UNDERSTOOD = json.dumps({"type": "error", "detail": 'The only message understood is {"action": "ping"}.'})
 POLICY_VIOLATION = 1008  # RFC 6455 7.4.1: the token has expired
 TRY_AGAIN_LATER = 1013  # RFC 6455 / IANA registry: the client fell too far behind (app.live.local)
 
