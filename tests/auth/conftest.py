@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.auth.dependencies import CurrentPrincipal, OrdersReader
+from app.auth.factory import build_verifier
 from app.auth.keys import JwksCache
-from app.auth.verify import TokenVerifier
 from app.main import create_app
 from app.settings import Settings
 from tests.jwks_server import JwksServer
@@ -45,15 +45,7 @@ def build_app(jwks_server: JwksServer, clock: FakeClock) -> Callable[..., FastAP
             **overrides,
         )
         keys = JwksCache(url=jwks_server.url, timeout=timeout, clock=clock)
-        verifier = TokenVerifier(
-            keys,
-            issuer=settings.auth_issuer,
-            audiences=settings.auth_audience,
-            scope_prefix=settings.auth_scope_prefix,
-            group_roles=settings.group_roles,
-            token_use=settings.auth_token_use,
-        )
-        app = create_app(settings, verifier=verifier)
+        app = create_app(settings, verifier=build_verifier(settings, keys))
         app.state.keys = keys
 
         @app.get("/test/me")

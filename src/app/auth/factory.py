@@ -12,10 +12,12 @@ from app.auth.verify import TokenVerifier
 from app.settings import Settings
 
 
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """Once per container: the key cache lives as long as the verifier."""
-    jwks_file = settings.jwks_file
-    keys = JwksCache(file=jwks_file) if jwks_file else JwksCache(url=settings.jwks_url)
+def build_verifier(settings: Settings, keys: JwksCache | None = None) -> TokenVerifier:
+    """Once per container: the key cache lives as long as the verifier. ``keys``: a
+    cache of the caller's own (tests: a short timeout, a fake clock)."""
+    if keys is None:
+        jwks_file = settings.jwks_file
+        keys = JwksCache(file=jwks_file) if jwks_file else JwksCache(url=settings.jwks_url)
     return TokenVerifier(
         keys,
         issuer=settings.auth_issuer,
